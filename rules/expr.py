@@ -120,7 +120,9 @@ class _Parser:
         expr = self.or_expr()
         tok = self.peek()
         if tok.kind != "end":
-            raise ExprError(f"unexpected '{tok.value}'; join conditions with 'and' / 'or'", tok.offset)
+            raise ExprError(
+                f"unexpected '{tok.value}'; join conditions with 'and' / 'or'", tok.offset
+            )
         return expr
 
     def or_expr(self) -> Expr:
@@ -164,7 +166,9 @@ class _Parser:
         if op.kind == "op" and op.value in ("==", "!=", "<", "<=", ">", ">="):
             self.i += 1
             return Cmp(field, str(op.value), self.literal())
-        raise ExprError(f"expected an operator (==, !=, <, <=, >, >=, in) after '{field}'", op.offset)
+        raise ExprError(
+            f"expected an operator (==, !=, <, <=, >, >=, in) after '{field}'", op.offset
+        )
 
     def literal(self) -> Scalar:
         tok = self.peek()
@@ -255,7 +259,7 @@ def _atom_true(atom: Atom, fields: Mapping[str, Any]) -> bool:
         return bool(value == atom.value)
     if atom.op == "!=":
         return bool(value != atom.value)
-    if isinstance(value, bool) or isinstance(value, str):
+    if isinstance(value, (bool, str)):
         return False  # ordering is defined for numbers only
     lhs, rhs = float(value), float(atom.value)
     return {"<": lhs < rhs, "<=": lhs <= rhs, ">": lhs > rhs, ">=": lhs >= rhs}[atom.op]

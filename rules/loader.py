@@ -1,4 +1,4 @@
-"""Loading and validating SOP definition files: every problem, each with ``file:line:col`` and a hint.
+"""Loading and validating SOP definition files: every problem with ``file:line:col`` and a hint.
 
 ``load_catalog(paths)`` reads region files (``region.yaml``) and SOP files, checks each against the
 model (unknown keys, missing fields, types, limits, conditions) and then checks the whole graph
@@ -137,7 +137,9 @@ def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseMode
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _pydantic_problems(located: Located, model: type[BaseModel], err: ValidationError) -> list[Problem]:
+def _pydantic_problems(
+    located: Located, model: type[BaseModel], err: ValidationError
+) -> list[Problem]:
     problems: list[Problem] = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -147,7 +149,10 @@ def _pydantic_problems(located: Located, model: type[BaseModel], err: Validation
             allowed = list(parent.model_fields) if parent else []
             problems.append(
                 located.problem(
-                    loc, f"unknown key '{loc[-1]}'{_where(loc[:-1])}", _hint(str(loc[-1]), allowed), key=True
+                    loc,
+                    f"unknown key '{loc[-1]}'{_where(loc[:-1])}",
+                    _hint(str(loc[-1]), allowed),
+                    key=True,
                 )
             )
         elif kind == "missing":
@@ -164,8 +169,13 @@ def _pydantic_problems(located: Located, model: type[BaseModel], err: Validation
                 )
             )
         elif kind == "string_pattern_mismatch":
-            problems.append(located.problem(loc, f"{_where(loc, lead=False)}: '{e['input']}' is not valid",
-                                            _pattern_hint(str(e.get("ctx", {}).get("pattern", "")))))
+            problems.append(
+                located.problem(
+                    loc,
+                    f"{_where(loc, lead=False)}: '{e['input']}' is not valid",
+                    _pattern_hint(str(e.get("ctx", {}).get("pattern", ""))),
+                )
+            )
         else:
             msg = e["msg"].removeprefix("Value error, ")
             problems.append(located.problem(loc, f"{_where(loc, lead=False)}: {msg}"))
@@ -187,15 +197,25 @@ def _pattern_hint(pattern: str) -> str:
 def _where(loc: Sequence[str | int], lead: bool = True) -> str:
     if not loc:
         return "" if lead else "file"
-    names = {"steps": "step", "actions": "action", "roles": "role", "fields": "field",
-             "units": "unit", "obligations": "obligation", "branches": "branch", "routing": "route"}
+    names = {
+        "steps": "step",
+        "actions": "action",
+        "roles": "role",
+        "fields": "field",
+        "units": "unit",
+        "obligations": "obligation",
+        "branches": "branch",
+        "routing": "route",
+    }
     parts: list[str] = []
     i = 0
     while i < len(loc):
         part = loc[i]
         if isinstance(part, str) and part in names and i + 1 < len(loc):
             nxt = loc[i + 1]
-            parts.append(f"{names[part]} '{nxt}'" if isinstance(nxt, str) else f"{names[part]} {nxt + 1}")
+            parts.append(
+                f"{names[part]} '{nxt}'" if isinstance(nxt, str) else f"{names[part]} {nxt + 1}"
+            )
             i += 2
             continue
         parts.append(f"'{part}'" if isinstance(part, str) else f"item {part + 1}")
@@ -242,7 +262,9 @@ def load_catalog(paths: Sequence[Path | str], *, extra_regions: Iterable[Region]
         if located is None:
             continue
         if not isinstance(located.data, dict):
-            catalog.problems.append(located.problem((), "expected a mapping of keys at the top level"))
+            catalog.problems.append(
+                located.problem((), "expected a mapping of keys at the top level")
+            )
             continue
         if "sop" in located.data:
             sop_sources.append(located)
@@ -251,13 +273,20 @@ def load_catalog(paths: Sequence[Path | str], *, extra_regions: Iterable[Region]
             catalog.problems.extend(problems)
             if region is not None:
                 if region.region in catalog.region_paths:
-                    catalog.problems.append(located.problem(("region",), f"region '{region.region}' is "
-                                            f"already defined in {catalog.region_paths[region.region]}"))
+                    catalog.problems.append(
+                        located.problem(
+                            ("region",),
+                            f"region '{region.region}' is "
+                            f"already defined in {catalog.region_paths[region.region]}",
+                        )
+                    )
                 catalog.regions[region.region] = region
                 catalog.region_paths[region.region] = str(f)
         else:
             catalog.problems.append(
-                located.problem((), "not an SOP file (no 'sop:' key) nor a region file (no 'region:' key)")
+                located.problem(
+                    (), "not an SOP file (no 'sop:' key) nor a region file (no 'region:' key)"
+                )
             )
     for located in sop_sources:
         _load_sop(catalog, located)
@@ -273,7 +302,9 @@ def _load_sop(catalog: Catalog, located: Located) -> None:
     region = catalog.regions.get(sop.region)
     if region is None:
         catalog.problems.append(
-            located.problem(("region",), f"unknown region '{sop.region}'", _hint(sop.region, catalog.regions))
+            located.problem(
+                ("region",), f"unknown region '{sop.region}'", _hint(sop.region, catalog.regions)
+            )
         )
     catalog.problems.extend(check_sop(sop, region, located))
     digest = content_hash(located.data)
@@ -281,12 +312,14 @@ def _load_sop(catalog: Catalog, located: Located) -> None:
     if key in catalog.sops:
         other = catalog.sops[key]
         if other.content_hash != digest:
-            catalog.problems.append(located.problem(
-                ("version",),
-                f"SOP '{sop.sop}' version '{sop.version}' is also defined in {other.path} "
-                "with different content",
-                "give the changed SOP a new version",
-            ))
+            catalog.problems.append(
+                located.problem(
+                    ("version",),
+                    f"SOP '{sop.sop}' version '{sop.version}' is also defined in {other.path} "
+                    "with different content",
+                    "give the changed SOP a new version",
+                )
+            )
         return
     if len(catalog.problems) == problems_before:
         catalog.sops[key] = LoadedSop(sop, located.file, digest, located.data)
@@ -316,8 +349,13 @@ def check_sop(sop: Sop, region: Region | None, src: Located) -> list[Problem]:
 
     def field_ref(path: tuple[str | int, ...], name: str) -> bool:
         if name not in fields:
-            out.append(src.problem(path, f"unknown field '{name}'",
-                                   suggest(name, fields) or "declare it under 'fields:'"))
+            out.append(
+                src.problem(
+                    path,
+                    f"unknown field '{name}'",
+                    suggest(name, fields) or "declare it under 'fields:'",
+                )
+            )
             return False
         return True
 
@@ -331,25 +369,49 @@ def check_sop(sop: Sop, region: Region | None, src: Located) -> list[Problem]:
                 msg = _literal_problem(atom.field, f, v, unit_ids)
                 if msg:
                     out.append(src.problem(path, msg[0], msg[1]))
-            if isinstance(atom, ex.Cmp) and atom.op in ("<", "<=", ">", ">=") and f.type is not FieldType.number:
-                out.append(src.problem(path, f"'{atom.op}' compares numbers, but field '{atom.field}' "
-                                       f"is {f.type.value}", "use == or in [...]"))
+            if (
+                isinstance(atom, ex.Cmp)
+                and atom.op in ("<", "<=", ">", ">=")
+                and f.type is not FieldType.number
+            ):
+                out.append(
+                    src.problem(
+                        path,
+                        f"'{atom.op}' compares numbers, but field '{atom.field}' is {f.type.value}",
+                        "use == or in [...]",
+                    )
+                )
 
     # Fields.
     for name, f in sop.fields.items():
         if f.type is FieldType.choice and not f.options:
-            out.append(src.problem(("fields", name), f"field '{name}' is a choice but lists no options",
-                                   "add 'options: [...]'"))
+            out.append(
+                src.problem(
+                    ("fields", name),
+                    f"field '{name}' is a choice but lists no options",
+                    "add 'options: [...]'",
+                )
+            )
         if f.type is not FieldType.choice and f.options:
-            out.append(src.problem(("fields", name, "options"), f"field '{name}' has options but is "
-                                   f"of type {f.type.value}", "set 'type: choice'"))
+            out.append(
+                src.problem(
+                    ("fields", name, "options"),
+                    f"field '{name}' has options but is of type {f.type.value}",
+                    "set 'type: choice'",
+                )
+            )
     # Submission.
     role_ref(("submission", "by"), sop.submission.by)
     if region is not None:
         for i, ch in enumerate(sop.submission.channels):
             if ch not in region.channels:
-                out.append(src.problem(("submission", "channels", i), f"unknown channel '{ch}' for region "
-                                       f"'{region.region}'", _hint(ch, region.channels)))
+                out.append(
+                    src.problem(
+                        ("submission", "channels", i),
+                        f"unknown channel '{ch}' for region '{region.region}'",
+                        _hint(ch, region.channels),
+                    )
+                )
     # Start.
     if sop.start not in steps:
         step_ref(("start",), sop.start)
@@ -365,46 +427,89 @@ def check_sop(sop: Sop, region: Region | None, src: Located) -> list[Problem]:
         out.extend(_clock_problems(step, src, base))
         if step.terminal:
             if step.actions:
-                out.append(src.problem((*base, "actions"), f"step '{sid}' ends the case (status "
-                                       f"{step.status.value}) but declares actions",
-                                       "remove the actions or change the status"))
+                out.append(
+                    src.problem(
+                        (*base, "actions"),
+                        f"step '{sid}' ends the case (status "
+                        f"{step.status.value}) but declares actions",
+                        "remove the actions or change the status",
+                    )
+                )
             continue
         if step.by is None:
-            out.append(src.problem(base, f"step '{sid}' has no responsible role", "add 'by: <role>'"))
+            out.append(
+                src.problem(base, f"step '{sid}' has no responsible role", "add 'by: <role>'")
+            )
         moving = [a for a in step.actions.values() if a.to or a.branches]
         if not moving:
-            out.append(src.problem(base, f"step '{sid}' has no way out: no action moves the case on",
-                                   "add an action with 'to:', or set 'status: done' to end here"))
+            out.append(
+                src.problem(
+                    base,
+                    f"step '{sid}' has no way out: no action moves the case on",
+                    "add an action with 'to:', or set 'status: done' to end here",
+                )
+            )
         for aid, action in step.actions.items():
-            out.extend(_action_problems(sop, sid, step, aid, action, src, role_ref, step_ref, field_ref,
-                                        condition, domains))
+            out.extend(
+                _action_problems(
+                    sop,
+                    sid,
+                    step,
+                    aid,
+                    action,
+                    src,
+                    role_ref,
+                    step_ref,
+                    field_ref,
+                    condition,
+                    domains,
+                )
+            )
     out.extend(_graph_problems(sop, src))
     # Routing.
     if sop.routing:
-        out.extend(_branch_set_problems(
-            [(("routing", i), r.when, r.otherwise) for i, r in enumerate(sop.routing)],
-            ("routing",), "routing rule", domains, src, condition,
-            known_fields={n for n, f in sop.fields.items() if f.required},
-        ))
+        out.extend(
+            _branch_set_problems(
+                [(("routing", i), r.when, r.otherwise) for i, r in enumerate(sop.routing)],
+                ("routing",),
+                "routing rule",
+                domains,
+                src,
+                condition,
+                known_fields={n for n, f in sop.fields.items() if f.required},
+            )
+        )
         if region is not None:
-            for i, r in enumerate(sop.routing):
-                if r.unit not in region.units:
-                    out.append(src.problem(("routing", i, "unit"), f"unknown unit '{r.unit}'",
-                                           _hint(r.unit, region.units)))
+            for i, route in enumerate(sop.routing):
+                if route.unit not in region.units:
+                    out.append(
+                        src.problem(
+                            ("routing", i, "unit"),
+                            f"unknown unit '{route.unit}'",
+                            _hint(route.unit, region.units),
+                        )
+                    )
     # Obligations.
     for oid, ob in sop.obligations.items():
         role_ref(("obligations", oid, "by"), ob.by)
         for i, r in enumerate(ob.escalate_to):
             role_ref(("obligations", oid, "escalate_to", i), r)
         if ob.every.unit is not Unit.day:
-            out.append(src.problem(("obligations", oid, "every"), "an obligation repeats in days or weeks",
-                                   "write e.g. '1 minggu' or '7 hari'"))
+            out.append(
+                src.problem(
+                    ("obligations", oid, "every"),
+                    "an obligation repeats in days or weeks",
+                    "write e.g. '1 minggu' or '7 hari'",
+                )
+            )
     # Declared total.
     out.extend(_total_problems(sop, src))
     return out
 
 
-def _literal_problem(name: str, f: CaseField, v: Any, unit_ids: list[str] | None) -> tuple[str, str] | None:
+def _literal_problem(
+    name: str, f: CaseField, v: Any, unit_ids: list[str] | None
+) -> tuple[str, str] | None:
     if f.type is FieldType.choice and v not in f.options:
         return (f"'{v}' is not an option of field '{name}'", _hint(str(v), map(str, f.options)))
     if f.type is FieldType.number and (isinstance(v, bool) or not isinstance(v, int | float)):
@@ -424,20 +529,44 @@ def _clock_problems(step: Step, src: Located, base: tuple[str | int, ...]) -> li
             return [src.problem((*base, "clock"), "a clock is set but the step has no limit")]
         return []
     if step.clock is Clock.working_days and step.limit.unit is not Unit.day:
-        return [src.problem((*base, "clock"), f"limit '{step.limit.text}' is in minutes but the clock "
-                            "counts working days", "write the limit in 'hari kerja', or use office_hours")]
+        return [
+            src.problem(
+                (*base, "clock"),
+                f"limit '{step.limit.text}' is in minutes but the clock counts working days",
+                "write the limit in 'hari kerja', or use office_hours",
+            )
+        ]
     if step.clock is Clock.office_hours and step.limit.unit is not Unit.minute:
-        return [src.problem((*base, "clock"), f"limit '{step.limit.text}' is in days but the clock counts "
-                            "office minutes", "use clock: working_days, or write the limit in menit/jam")]
+        return [
+            src.problem(
+                (*base, "clock"),
+                f"limit '{step.limit.text}' is in days but the clock counts office minutes",
+                "use clock: working_days, or write the limit in menit/jam",
+            )
+        ]
     if step.limit.working_days and step.clock is Clock.calendar:
-        return [src.problem((*base, "clock"), f"limit '{step.limit.text}' is in working days but the clock "
-                            "is calendar", "remove 'clock:' or write the limit in 'hari'")]
+        return [
+            src.problem(
+                (*base, "clock"),
+                f"limit '{step.limit.text}' is in working days but the clock is calendar",
+                "remove 'clock:' or write the limit in 'hari'",
+            )
+        ]
     return []
 
 
-def _action_problems(  # noqa: PLR0913 - the checks share a lot of context
-    sop: Sop, sid: str, step: Step, aid: str, action: Action, src: Located,
-    role_ref: Any, step_ref: Any, field_ref: Any, condition: Any, domains: dict[str, ex.Domain],
+def _action_problems(
+    sop: Sop,
+    sid: str,
+    step: Step,
+    aid: str,
+    action: Action,
+    src: Located,
+    role_ref: Any,
+    step_ref: Any,
+    field_ref: Any,
+    condition: Any,
+    domains: dict[str, ex.Domain],
 ) -> list[Problem]:
     out: list[Problem] = []
     base: tuple[str | int, ...] = ("steps", sid, "actions", aid)
@@ -452,13 +581,25 @@ def _action_problems(  # noqa: PLR0913 - the checks share a lot of context
     moves = bool(action.to) + bool(action.branches)
     stays = action.stay or bool(action.report_to)
     if moves > 1:
-        out.append(src.problem(base, f"action '{aid}' has both 'to' and 'branches'", "keep one of them"))
+        out.append(
+            src.problem(base, f"action '{aid}' has both 'to' and 'branches'", "keep one of them")
+        )
     if moves and stays:
-        out.append(src.problem(base, f"action '{aid}' both moves the case and stays",
-                               "a progress report (report_to/stay) does not take 'to' or 'branches'"))
+        out.append(
+            src.problem(
+                base,
+                f"action '{aid}' both moves the case and stays",
+                "a progress report (report_to/stay) does not take 'to' or 'branches'",
+            )
+        )
     if not moves and not stays:
-        out.append(src.problem(base, f"action '{aid}' goes nowhere",
-                               "add 'to: <step>', 'branches:', or 'stay: true' for a recorded activity"))
+        out.append(
+            src.problem(
+                base,
+                f"action '{aid}' goes nowhere",
+                "add 'to: <step>', 'branches:', or 'stay: true' for a recorded activity",
+            )
+        )
     if action.to:
         step_ref((*base, "to"), action.to)
     if not sop.action_roles(step, action):
@@ -469,17 +610,31 @@ def _action_problems(  # noqa: PLR0913 - the checks share a lot of context
         known_fields = set(action.requires) | {n for n, f in sop.fields.items() if f.required}
         if action.reroute:
             known_fields.add("unit")
-        out.extend(_branch_set_problems(
-            [((*base, "branches", i), b.when, b.otherwise) for i, b in enumerate(action.branches)],
-            (*base, "branches"), "branch", domains, src, condition, known_fields=known_fields,
-        ))
+        out.extend(
+            _branch_set_problems(
+                [
+                    ((*base, "branches", i), b.when, b.otherwise)
+                    for i, b in enumerate(action.branches)
+                ],
+                (*base, "branches"),
+                "branch",
+                domains,
+                src,
+                condition,
+                known_fields=known_fields,
+            )
+        )
     return out
 
 
 def _branch_set_problems(
     items: list[tuple[tuple[str | int, ...], ex.Expr | None, bool]],
-    base: tuple[str | int, ...], noun: str, domains: dict[str, ex.Domain], src: Located,
-    condition: Any, known_fields: set[str],
+    base: tuple[str | int, ...],
+    noun: str,
+    domains: dict[str, ex.Domain],
+    src: Located,
+    condition: Any,
+    known_fields: set[str],
 ) -> list[Problem]:
     """Checks on an ordered set of guarded alternatives: well-formed, unambiguous, complete."""
     out: list[Problem] = []
@@ -487,9 +642,13 @@ def _branch_set_problems(
     has_otherwise = False
     for i, (path, when, otherwise) in enumerate(items):
         if when is not None and otherwise:
-            out.append(src.problem(path, f"a {noun} has both 'when' and 'otherwise'", "keep one of them"))
+            out.append(
+                src.problem(path, f"a {noun} has both 'when' and 'otherwise'", "keep one of them")
+            )
         elif when is None and not otherwise:
-            out.append(src.problem(path, f"a {noun} needs 'when: <condition>' or 'otherwise: true'"))
+            out.append(
+                src.problem(path, f"a {noun} needs 'when: <condition>' or 'otherwise: true'")
+            )
         if otherwise:
             if has_otherwise:
                 out.append(src.problem(path, f"more than one 'otherwise' {noun}"))
@@ -499,26 +658,45 @@ def _branch_set_problems(
         if when is not None:
             condition((*path, "when"), when)
             for name in sorted(ex.fields_of(when) - known_fields):
-                out.append(src.problem((*path, "when"), f"field '{name}' may be empty when this {noun} "
-                                       "is decided", "add it to the action's 'requires', or mark the "
-                                       "field 'required: true'"))
+                out.append(
+                    src.problem(
+                        (*path, "when"),
+                        f"field '{name}' may be empty when this {noun} is decided",
+                        "add it to the action's 'requires', or mark the field 'required: true'",
+                    )
+                )
             guarded.append((path, when))
     for j, (path_b, when_b) in enumerate(guarded):
         for path_a, when_a in guarded[:j]:
             if ex.overlap(when_a, when_b, domains):
                 line_a = src.where(path_a)[0]
-                out.append(src.problem((*path_b, "when"), f"ambiguous: this {noun} and the one on line "
-                                       f"{line_a} can both hold for the same case",
-                                       f"'{ex.to_text(when_a)}' overlaps '{ex.to_text(when_b)}'"))
+                out.append(
+                    src.problem(
+                        (*path_b, "when"),
+                        f"ambiguous: this {noun} and the one on line "
+                        f"{line_a} can both hold for the same case",
+                        f"'{ex.to_text(when_a)}' overlaps '{ex.to_text(when_b)}'",
+                    )
+                )
     if guarded and not has_otherwise:
         missing = ex.uncovered([w for _, w in guarded], domains)
         if missing is None:
-            out.append(src.problem(base, f"cannot show that the {noun}es cover every case",
-                                   "add a last one with 'otherwise: true'"))
+            out.append(
+                src.problem(
+                    base,
+                    f"cannot show that the {noun}es cover every case",
+                    "add a last one with 'otherwise: true'",
+                )
+            )
         elif missing:
             shown = "; ".join(", ".join(f"{k} = {v}" for k, v in m.items()) for m in missing[:3])
-            out.append(src.problem(base, f"a {noun} is missing for: {shown}",
-                                   "add one for these values or a last one with 'otherwise: true'"))
+            out.append(
+                src.problem(
+                    base,
+                    f"a {noun} is missing for: {shown}",
+                    "add one for these values or a last one with 'otherwise: true'",
+                )
+            )
     return out
 
 
@@ -530,18 +708,33 @@ def _graph_problems(sop: Sop, src: Located) -> list[Problem]:
     seen = _reach(sop.start, edges)
     for sid in sop.steps:
         if sid not in seen:
-            out.append(src.problem(("steps", sid), f"step '{sid}' cannot be reached from the start "
-                                   f"'{sop.start}'", "an action must lead to it, or remove it"))
+            out.append(
+                src.problem(
+                    ("steps", sid),
+                    f"step '{sid}' cannot be reached from the start '{sop.start}'",
+                    "an action must lead to it, or remove it",
+                )
+            )
     terminal = {sid for sid, s in sop.steps.items() if s.terminal}
     if not terminal:
-        out.append(src.problem(("steps",), "no step ends the case",
-                               "give an end step 'status: done' (or rejected/cancelled)"))
+        out.append(
+            src.problem(
+                ("steps",),
+                "no step ends the case",
+                "give an end step 'status: done' (or rejected/cancelled)",
+            )
+        )
         return out
     for sid in seen:
         step = sop.steps[sid]
         if not step.terminal and edges[sid] and not (_reach(sid, edges) & terminal):
-            out.append(src.problem(("steps", sid), f"from step '{sid}' the case can never end",
-                                   "every path must reach a step with status done/rejected/cancelled"))
+            out.append(
+                src.problem(
+                    ("steps", sid),
+                    f"from step '{sid}' the case can never end",
+                    "every path must reach a step with status done/rejected/cancelled",
+                )
+            )
     return out
 
 
@@ -569,21 +762,38 @@ def _total_problems(sop: Sop, src: Located) -> list[Problem]:
     if sop.total_limit is None:
         return []
     if sop.total_limit.unit is not Unit.minute:
-        return [src.problem(("total_limit",), "a declared total is checked in minutes",
-                            "write it as '<n> menit'")]
-    parts = [("submission", sop.submission.limit)] + [(sid, s.limit) for sid, s in sop.steps.items()]
+        return [
+            src.problem(
+                ("total_limit",),
+                "a declared total is checked in minutes",
+                "write it as '<n> menit'",
+            )
+        ]
+    parts = [("submission", sop.submission.limit)] + [
+        (sid, s.limit) for sid, s in sop.steps.items()
+    ]
     total = 0
     for name, limit in parts:
         if limit is None:
             continue
         if limit.minutes is None:
-            return [src.problem(("total_limit",), f"cannot add up the total: the limit of '{name}' is in days",
-                                "write every limit in menit/jam")]
+            return [
+                src.problem(
+                    ("total_limit",),
+                    f"cannot add up the total: the limit of '{name}' is in days",
+                    "write every limit in menit/jam",
+                )
+            ]
         total += limit.minutes
     declared = sop.total_limit.minutes
     if total != declared:
-        return [src.problem(("total_limit",), f"the step limits add up to {total} menit, but the SOP "
-                            f"declares {declared} menit", "correct a step's limit or the total")]
+        return [
+            src.problem(
+                ("total_limit",),
+                f"the step limits add up to {total} menit, but the SOP declares {declared} menit",
+                "correct a step's limit or the total",
+            )
+        ]
     return []
 
 

@@ -39,7 +39,9 @@ def _condition(value: Any) -> Any:
     try:
         return ex.parse(value)
     except ex.ExprError as exc:
-        raise ValueError(f"cannot read the condition: {exc} (at character {exc.offset + 1})") from None
+        raise ValueError(
+            f"cannot read the condition: {exc} (at character {exc.offset + 1})"
+        ) from None
 
 
 def _text_list(value: Any) -> Any:
@@ -55,7 +57,7 @@ Condition = Annotated[
     Any,
     BeforeValidator(_condition),
     WithJsonSchema(
-        {"type": "string", "description": "A condition, e.g. \"jenis in [pertanyaan, saran]\""}
+        {"type": "string", "description": 'A condition, e.g. "jenis in [pertanyaan, saran]"'}
     ),
 ]
 TextList = Annotated[list[str], BeforeValidator(_text_list)]
@@ -108,7 +110,7 @@ class CaseField(_Frozen):
 
 
 class Document(_Frozen):
-    """The identity block of the official SOP sheet; every entry optional where the paper is blank."""
+    """The identity block of the official SOP sheet; optional where the paper is blank."""
 
     number: str | None = Field(None, description="Nomor SOP / nomor keputusan.")
     kind: str | None = Field(None, description="E.g. Keputusan Walikota, SOP Dinas.")
@@ -125,7 +127,9 @@ class Document(_Frozen):
 class Submission(_Frozen):
     """How cases arrive: the first row of the SOP table, done by the reporter."""
 
-    by: Ident = Field(description="The role that submits (a citizen role, or staff such as Call Taker).")
+    by: Ident = Field(
+        description="The role that submits (a citizen role, or staff such as Call Taker)."
+    )
     title: str = "Menyampaikan laporan"
     number: str | None = None
     channels: list[Ident] = Field(default_factory=list)
@@ -135,7 +139,9 @@ class Submission(_Frozen):
         default_factory=list,
         description="Identity the reporter must give, at least one of (e.g. email, telepon, nik).",
     )
-    limit: LimitText | None = Field(None, description="Time the reporter's own step takes (table only).")
+    limit: LimitText | None = Field(
+        None, description="Time the reporter's own step takes (table only)."
+    )
     completeness: TextList = Field(default_factory=list)
     output: str | None = None
     note: str | None = None

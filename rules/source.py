@@ -1,4 +1,4 @@
-"""Reading YAML with positions: plain values plus a map from each value's path to its line and column.
+"""Reading YAML with positions: plain values plus where each value stood (line and column).
 
 PyYAML's ``safe_load`` forgets where things were, silently keeps the last of two equal keys, and
 turns YAML 1.1 words such as ``yes``/``no``/``on``/``off`` into booleans. SOP authors write
@@ -111,14 +111,17 @@ class _Builder:
         return value if isinstance(value, str | int) else str(node.value)
 
     def build_scalar(self, node: yaml.ScalarNode) -> Any:
-        if node.tag == "tag:yaml.org,2002:bool" and node.style is None:
-            if _YAML11_BOOL_TRAPS.match(node.value):
-                self._report(
-                    node,
-                    f"'{node.value}' is read by YAML as a true/false value, not as text",
-                    f"write \"{node.value}\" in quotes, or use ya/tidak, or true/false",
-                )
-                return node.value
+        if (
+            node.tag == "tag:yaml.org,2002:bool"
+            and node.style is None
+            and _YAML11_BOOL_TRAPS.match(node.value)
+        ):
+            self._report(
+                node,
+                f"'{node.value}' is read by YAML as a true/false value, not as text",
+                f'write "{node.value}" in quotes, or use ya/tidak, or true/false',
+            )
+            return node.value
         if node.tag == "tag:yaml.org,2002:timestamp":
             # Dates stay text; the model parses them where a date is wanted.
             return node.value
