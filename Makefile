@@ -1,0 +1,53 @@
+# One-word entry points: make setup | test | run | fmt | bench
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+VENV  := .venv
+BIN   := $(VENV)/bin
+PY    := $(BIN)/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test run fmt bench
+
+setup: $(STAMP)
+
+# durable_rules imports on Python 3.11 and 3.12 only (not 3.13).
+$(PY):
+	@py=""; \
+	for c in python3.11 python3.12; do \
+	  if command -v "$$c" >/dev/null 2>&1 && \
+	     "$$c" -c 'import sys; sys.exit(not ((3, 11) <= sys.version_info[:2] < (3, 13)))' >/dev/null 2>&1; then \
+	    py="$$c"; break; \
+	  fi; \
+	done; \
+	if [ -z "$$py" ]; then \
+	  echo "error: neither python3.11 nor python3.12 is available; install one of them (durable_rules does not import on 3.13)" >&2; \
+	  exit 1; \
+	fi; \
+	echo "creating $(VENV) with $$py ($$("$$py" --version))"; \
+	"$$py" -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+run: setup
+	$(BIN)/sop run
+
+fmt: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	@set -e; found=0; \
+	for f in bench/*.py; do \
+	  [ -e "$$f" ] || continue; \
+	  found=1; echo "== $$f"; $(PY) "$$f"; \
+	done; \
+	if [ "$$found" = 0 ]; then echo "no bench/*.py found"; fi

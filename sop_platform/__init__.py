@@ -1,0 +1,1 @@
+"""The generic case engine: persistence, clock and calendars, CLI."""
