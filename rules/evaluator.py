@@ -163,10 +163,8 @@ class _QuietHost(_dr.Host):
         return None
 
     def get_action(self, action_name: str) -> Callable[[Any], None]:
-        on_fire = self._on_fire
-
         def record(_closure: Any) -> None:
-            on_fire(action_name)
+            self._on_fire(action_name)
 
         return record
 

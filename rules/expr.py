@@ -329,21 +329,27 @@ class Domain:
         return self.options
 
 
-def _field_satisfiable(atoms_: Sequence[Atom], domain: Domain | None) -> bool:
+def _field_witness(atoms_: Sequence[Atom], domain: Domain | None) -> tuple[bool, Scalar | None]:
+    """A value of one field meeting every atom on it, if there is one."""
+    rebound = _rebind(atoms_)
     if domain is not None and domain.finite:
-        return any(all(_atom_true(a, {"v": v}) for a in _rebind(atoms_)) for v in domain.values())
-    # Infinite domain: collect candidates from the literals and probe around them.
-    candidates: list[Scalar] = []
-    for a in atoms_:
-        vals = a.values if isinstance(a, In) else (a.value,)
-        for v in vals:
-            candidates.append(v)
-            if isinstance(v, int | float) and not isinstance(v, bool):
-                candidates.extend([v - 0.5, v + 0.5, v - 1, v + 1])
-    candidates.append("\x00probe")
-    candidates.append(-1e18)
-    candidates.append(1e18)
-    return any(all(_atom_true(a, {"v": c}) for a in _rebind(atoms_)) for c in candidates)
+        candidates: list[Scalar] = list(domain.values())
+    else:
+        # Infinite domain: the literals themselves and points around them are enough to decide.
+        candidates = []
+        for a in atoms_:
+            vals = a.values if isinstance(a, In) else (a.value,)
+            for v in vals:
+                candidates.append(v)
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    candidates.extend([v - 0.5, v + 0.5, v - 1, v + 1])
+        if domain is None or domain.kind != "number":
+            candidates.append("nilai-lain")
+        candidates.extend([-1e18, 1e18])
+    for c in candidates:
+        if all(_atom_true(a, {"v": c}) for a in rebound):
+            return True, c
+    return False, None
 
 
 def _rebind(atoms_: Sequence[Atom]) -> list[Atom]:
@@ -357,10 +363,31 @@ def _rebind(atoms_: Sequence[Atom]) -> list[Atom]:
 
 
 def satisfiable(conj: Conj, domains: Mapping[str, Domain]) -> bool:
+    return witness_of(conj, domains) is not None
+
+
+def witness_of(conj: Conj, domains: Mapping[str, Domain]) -> dict[str, Scalar] | None:
+    """Field values meeting every atom of a conjunction, or ``None`` if it cannot hold."""
     by_field: dict[str, list[Atom]] = {}
     for a in conj:
         by_field.setdefault(a.field, []).append(a)
-    return all(_field_satisfiable(atoms_, domains.get(f)) for f, atoms_ in by_field.items())
+    out: dict[str, Scalar] = {}
+    for name, atoms_ in by_field.items():
+        ok, value = _field_witness(atoms_, domains.get(name))
+        if not ok:
+            return None
+        assert value is not None
+        out[name] = value
+    return out
+
+
+def witness(expr: Expr, domains: Mapping[str, Domain]) -> dict[str, Scalar] | None:
+    """Field values for which ``expr`` holds, or ``None`` if it never can."""
+    for conj in dnf(expr):
+        found = witness_of(conj, domains)
+        if found is not None:
+            return found
+    return None
 
 
 def overlap(a: Expr | None, b: Expr | None, domains: Mapping[str, Domain]) -> bool:

@@ -1,0 +1,138 @@
+"""Published SOP versions: which definitions exist, compiled and ready, old ones included.
+
+A case is pinned to (SOP id, version, content hash). Publishing records each version by its content
+hash; publishing the same version with other content is refused. A version that has left the
+definition files (an old one) is still compiled from its stored copy for as long as cases use it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from rules.evaluator import CompiledSop, Evaluator
+from rules.loader import Catalog, LoadedSop
+from rules.model import Region, Sop
+from sop_platform.db import transaction
+from sop_platform.models import RegionRow, SopDefinitionRow, UnitRow
+from sop_platform.timekeeping import WorkingCalendar
+
+
+class PublishError(ValueError):
+    """A version that may not be published (same version, different content)."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    added: tuple[tuple[str, str], ...]
+    unchanged: tuple[tuple[str, str], ...]
+
+
+class Registry:
+    """Regions, calendars and compiled SOP versions for one database."""
+
+    def __init__(self, engine: Engine, catalog: Catalog, evaluator: Evaluator | None = None) -> None:
+        if not catalog.ok:
+            raise ValueError("the catalog has problems; validate it first")
+        self.engine = engine
+        self.catalog = catalog
+        self.evaluator = evaluator or Evaluator()
+        self._calendars = {rid: WorkingCalendar(r.calendar) for rid, r in catalog.regions.items()}
+        self._by_hash: dict[str, CompiledSop] = {}
+        self._lock = threading.Lock()
+        for loaded in catalog.sops.values():
+            self._by_hash[loaded.content_hash] = self.evaluator.register(loaded)
+
+    # --- regions --------------------------------------------------------------------------
+
+    def region(self, region_id: str) -> Region:
+        return self.catalog.regions[region_id]
+
+    def calendar(self, region_id: str) -> WorkingCalendar:
+        return self._calendars[region_id]
+
+    # --- SOP versions ---------------------------------------------------------------------
+
+    def publish(self, now: datetime) -> PublishResult:
+        """Record regions, units and every SOP version of the catalog (idempotent)."""
+        added: list[tuple[str, str]] = []
+        unchanged: list[tuple[str, str]] = []
+        with transaction(self.engine) as session:
+            for rid, region in self.catalog.regions.items():
+                row = session.get(RegionRow, rid)
+                version = self._calendars[rid].version
+                if row is None:
+                    session.add(RegionRow(id=rid, name=region.name, level=region.level,
+                                          calendar_version=version))
+                else:
+                    row.name, row.level, row.calendar_version = region.name, region.level, version
+                existing = {
+                    u.key: u for u in session.exec(select(UnitRow).where(UnitRow.region_id == rid))
+                }
+                for key, unit in region.units.items():
+                    if key in existing:
+                        existing[key].code, existing[key].name = unit.code, unit.name
+                    else:
+                        session.add(UnitRow(region_id=rid, key=key, code=unit.code, name=unit.name))
+            session.flush()
+            for (sop_id, version), loaded in sorted(self.catalog.sops.items()):
+                row = session.exec(
+                    select(SopDefinitionRow).where(
+                        SopDefinitionRow.sop_id == sop_id, SopDefinitionRow.version == version
+                    )
+                ).first()
+                if row is None:
+                    session.add(SopDefinitionRow(
+                        sop_id=sop_id, version=version, content_hash=loaded.content_hash,
+                        region_id=loaded.sop.region, title=loaded.sop.title, raw=loaded.raw,
+                        published_at=now,
+                    ))
+                    added.append((sop_id, version))
+                elif row.content_hash != loaded.content_hash:
+                    raise PublishError(
+                        f"SOP '{sop_id}' version '{version}' is already published with other "
+                        f"content ({loaded.path}); give the changed SOP a new version"
+                    )
+                else:
+                    unchanged.append((sop_id, version))
+        return PublishResult(tuple(added), tuple(unchanged))
+
+    def latest(self, sop_id: str) -> CompiledSop:
+        """The newest published version of an SOP."""
+        with transaction(self.engine) as session:
+            rows = session.exec(
+                select(SopDefinitionRow).where(SopDefinitionRow.sop_id == sop_id)
+            ).all()
+        if not rows:
+            raise KeyError(sop_id)
+        newest = max(rows, key=lambda r: r.version)
+        return self.by_hash(newest.content_hash, newest)
+
+    def by_hash(self, content_hash: str, row: SopDefinitionRow | None = None) -> CompiledSop:
+        """The compiled definition a case is pinned to (from files, else from its stored copy)."""
+        with self._lock:
+            found = self._by_hash.get(content_hash)
+        if found is not None:
+            return found
+        if row is None:
+            with transaction(self.engine) as session:
+                row = session.exec(
+                    select(SopDefinitionRow).where(SopDefinitionRow.content_hash == content_hash)
+                ).first()
+        if row is None:
+            raise KeyError(content_hash)
+        sop = Sop.model_validate(row.raw)
+        compiled = self.evaluator.register(LoadedSop(sop, f"<stored {row.sop_id} {row.version}>",
+                                                     row.content_hash, row.raw))
+        with self._lock:
+            self._by_hash[content_hash] = compiled
+        return compiled
+
+    def published(self) -> list[SopDefinitionRow]:
+        with transaction(self.engine) as session:
+            return list(session.exec(select(SopDefinitionRow).order_by(
+                SopDefinitionRow.sop_id, SopDefinitionRow.version)))
