@@ -1,4 +1,4 @@
-"""The ``sop`` command: validate, compile and inspect SOP definitions (and, later, run the platform)."""
+"""The ``sop`` command: validate, compile, test and publish SOPs; set up and run the platform."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rules.compiler import compile_sop
+from sop_platform.timekeeping import SystemClock
 from rules.loader import Catalog, LoadedSop
 from rules.schema import language_schema
 from sop_platform import definitions
@@ -88,9 +90,113 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_test(args: argparse.Namespace) -> int:
+    from sop_platform.scenarios import run_scenarios, scenario_files
+
+    catalog = _load_ok(None)
+    if catalog is None:
+        return 1
+    paths = args.paths or [definitions.definitions_dir()]
+    if not scenario_files(paths):
+        print("no scenario files found under " + ", ".join(map(str, paths)), file=sys.stderr)
+        return 1
+    results = run_scenarios(catalog, paths)
+    for result in results:
+        print(result.line())
+    failed = sum(1 for r in results if not r.passed)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _db() -> Any:
+    from sop_platform.db import database_url, make_engine
+
+    return make_engine(database_url())
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from sop_platform.db import database_url
+    from sop_platform.migrate import upgrade
+
+    upgrade(_db(), args.revision)
+    print(f"database at {_safe_url(database_url())} is at revision {args.revision}")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from sop_platform.migrate import upgrade
+    from sop_platform.registry import PublishError, Registry
+
+    catalog = _load_ok(args.paths)
+    if catalog is None:
+        return 1
+    engine = _db()
+    upgrade(engine)
+    try:
+        result = Registry(engine, catalog).publish(SystemClock().now())
+    except PublishError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for sop_id, version in result.added:
+        print(f"published {sop_id} {version}")
+    for sop_id, version in result.unchanged:
+        print(f"unchanged {sop_id} {version}")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from sop_platform.accounts import AccountError, add_user, new_password, parse_grant
+    from sop_platform.migrate import upgrade
+
+    try:
+        grants = [parse_grant(g) for g in args.role]
+    except AccountError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().strip() if args.password_stdin else new_password()
+    if not password:
+        print("error: empty password", file=sys.stderr)
+        return 2
+    engine = _db()
+    upgrade(engine)
+    try:
+        add_user(engine, args.username, args.name or args.username, password, grants,
+                 SystemClock().now())
+    except AccountError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"user {args.username} created with roles: " + ", ".join(args.role))
+    if not args.password_stdin:
+        print(f"password: {password}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sop_platform.db import database_url
+    from sop_platform.demo import set_up
+
+    catalog = _load_ok(None)
+    if catalog is None:
+        return 1
+    _, logins = set_up(_db(), catalog, SystemClock().now())
+    print(f"demo database: {_safe_url(database_url())}")
+    print(f"{len(catalog.sops)} SOP versions published; demo logins (password for all: "
+          f"{logins[0].password if logins else '-'}):")
+    for login in logins:
+        unit = f" @ {login.unit}" if login.unit else ""
+        print(f"  {login.username:<42} {login.title}{unit}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Until the web app exists: validate and list every SOP."""
-    code = cmd_validate(argparse.Namespace(paths=None))
+    """Set up the demo database and list the SOPs it runs."""
+    code = cmd_demo(args)
     if code:
         return code
     return cmd_list(argparse.Namespace(paths=None))
@@ -122,7 +228,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="write to this file instead of standard output")
     p.set_defaults(func=cmd_schema)
 
-    p = sub.add_parser("run", help="set up and run the platform")
+    p = sub.add_parser("test", help="run the SOP scenario tests on a virtual clock")
+    p.add_argument("paths", nargs="*", help="scenario files or folders (default: sop_definitions/)")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("publish", help="record every SOP version in the database (by content hash)")
+    p.add_argument("paths", nargs="*")
+    p.set_defaults(func=cmd_publish)
+
+    db = sub.add_parser("db", help="database commands")
+    dbsub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    p = dbsub.add_parser("upgrade", help="apply the schema migrations (Alembic)")
+    p.add_argument("revision", nargs="?", default="head")
+    p.set_defaults(func=cmd_db_upgrade)
+
+    user = sub.add_parser("user", help="staff accounts")
+    usersub = user.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
+    p = usersub.add_parser("add", help="create a staff account with roles")
+    p.add_argument("username")
+    p.add_argument("--name", help="full name")
+    p.add_argument("--role", action="append", required=True,
+                   help="region:role or region:role:unit (repeat for several)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input (default: generate and print one)")
+    p.set_defaults(func=cmd_user_add)
+
+    p = sub.add_parser("demo", help="load the seed SOPs, units and one login per role; print logins")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="set up the demo database and run the platform")
     p.set_defaults(func=cmd_run)
     return parser
 
