@@ -48,18 +48,29 @@ def parse_grant(text: str) -> Grant:
 
 
 def add_user(
-    engine: Engine, username: str, full_name: str, password: str, grants: Sequence[Grant], now: datetime
+    engine: Engine,
+    username: str,
+    full_name: str,
+    password: str,
+    grants: Sequence[Grant],
+    now: datetime,
 ) -> int:
     with transaction(engine) as session:
         if session.exec(select(UserAccount).where(UserAccount.username == username)).first():
             raise AccountError(f"user '{username}' already exists")
-        user = UserAccount(username=username, full_name=full_name,
-                           password_hash=hash_password(password), created_at=now)
+        user = UserAccount(
+            username=username,
+            full_name=full_name,
+            password_hash=hash_password(password),
+            created_at=now,
+        )
         session.add(user)
         session.flush()
         assert user.id is not None
         for g in grants:
-            session.add(RoleGrant(user_id=user.id, region_id=g.region, role=g.role, unit_key=g.unit))
+            session.add(
+                RoleGrant(user_id=user.id, region_id=g.region, role=g.role, unit_key=g.unit)
+            )
         return user.id
 
 
@@ -70,8 +81,11 @@ def actor_for(engine: Engine, username: str) -> Actor:
         if user is None or not user.active:
             raise AccountError(f"no active user '{username}'")
         grants = session.exec(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
-        return Actor(user.full_name, tuple(Grant(g.region_id, g.role, g.unit_key) for g in grants),
-                     user_id=user.id)
+        return Actor(
+            user.full_name,
+            tuple(Grant(g.region_id, g.role, g.unit_key) for g in grants),
+            user_id=user.id,
+        )
 
 
 def authenticate(engine: Engine, username: str, password: str) -> Actor | None:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from rules.compiler import compile_sop
-from sop_platform.timekeeping import SystemClock
 from rules.loader import Catalog, LoadedSop
 from rules.schema import language_schema
 from sop_platform import definitions
+from sop_platform.timekeeping import SystemClock
 
 
 def _print_problems(catalog: Catalog) -> None:
@@ -56,14 +56,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
     catalog = _load_ok(args.paths)
     if catalog is None:
         return 1
-    matches = [l for (sid, ver), l in catalog.sops.items() if sid == args.sop_id]
+    matches = [ls for (sid, _ver), ls in catalog.sops.items() if sid == args.sop_id]
     if args.version:
-        matches = [l for l in matches if l.sop.version == args.version]
+        matches = [ls for ls in matches if ls.sop.version == args.version]
     if not matches:
         known = ", ".join(sorted({sid for sid, _ in catalog.sops}))
         print(f"unknown SOP '{args.sop_id}'; known: {known}", file=sys.stderr)
         return 1
-    loaded = max(matches, key=lambda l: l.sop.version)
+    loaded = max(matches, key=lambda ls: ls.sop.version)
     print(json.dumps(compile_sop(loaded.sop, loaded.content_hash), indent=2, ensure_ascii=False))
     return 0
 
@@ -166,8 +166,9 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     engine = _db()
     upgrade(engine)
     try:
-        add_user(engine, args.username, args.name or args.username, password, grants,
-                 SystemClock().now())
+        add_user(
+            engine, args.username, args.name or args.username, password, grants, SystemClock().now()
+        )
     except AccountError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -186,8 +187,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
     _, logins = set_up(_db(), catalog, SystemClock().now())
     print(f"demo database: {_safe_url(database_url())}")
-    print(f"{len(catalog.sops)} SOP versions published; demo logins (password for all: "
-          f"{logins[0].password if logins else '-'}):")
+    print(
+        f"{len(catalog.sops)} SOP versions published; demo logins (password for all: "
+        f"{logins[0].password if logins else '-'}):"
+    )
     for login in logins:
         unit = f" @ {login.unit}" if login.unit else ""
         print(f"  {login.username:<42} {login.title}{unit}")
@@ -247,13 +250,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = usersub.add_parser("add", help="create a staff account with roles")
     p.add_argument("username")
     p.add_argument("--name", help="full name")
-    p.add_argument("--role", action="append", required=True,
-                   help="region:role or region:role:unit (repeat for several)")
-    p.add_argument("--password-stdin", action="store_true",
-                   help="read the password from standard input (default: generate and print one)")
+    p.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        help="region:role or region:role:unit (repeat for several)",
+    )
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (default: generate and print one)",
+    )
     p.set_defaults(func=cmd_user_add)
 
-    p = sub.add_parser("demo", help="load the seed SOPs, units and one login per role; print logins")
+    p = sub.add_parser(
+        "demo", help="load the seed SOPs, units and one login per role; print logins"
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("run", help="set up the demo database and run the platform")

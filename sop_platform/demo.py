@@ -75,7 +75,13 @@ def set_up(engine: Engine, catalog: Catalog, now: datetime) -> tuple[Registry, l
             username = f"{region}.{role}"
             created = username not in existing
             if created:
-                add_user(engine, username, f"{title} (demo)", DEMO_PASSWORD,
-                         [Grant(region, role, scoped)], now)
+                add_user(
+                    engine,
+                    username,
+                    f"{title} (demo)",
+                    DEMO_PASSWORD,
+                    [Grant(region, role, scoped)],
+                    now,
+                )
             logins.append(DemoLogin(username, DEMO_PASSWORD, region, role, title, scoped, created))
     return registry, logins

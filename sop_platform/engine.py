@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from rules import expr as ex
 from rules.evaluator import CompiledSop, Decision, FieldValueError, normalise_fields
@@ -124,12 +124,20 @@ class NewCase:
 
     def request_hash(self) -> str:
         body = {
-            "sop": self.sop_id, "channel": self.channel, "text": self.text,
-            "fields": dict(self.fields), "anonymous": self.anonymous,
+            "sop": self.sop_id,
+            "channel": self.channel,
+            "text": self.text,
+            "fields": dict(self.fields),
+            "anonymous": self.anonymous,
             "confidential": self.confidential,
-            "reporter": None if self.reporter is None else {
-                "name": self.reporter.name, "nik": self.reporter.nik, "email": self.reporter.email,
-                "phone": self.reporter.phone, "extra": dict(self.reporter.extra),
+            "reporter": None
+            if self.reporter is None
+            else {
+                "name": self.reporter.name,
+                "nik": self.reporter.nik,
+                "email": self.reporter.email,
+                "phone": self.reporter.phone,
+                "extra": dict(self.reporter.extra),
             },
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
@@ -219,10 +227,14 @@ class CaseEngine:
 
     def find(self, tracking_number: str) -> CaseView:
         with transaction(self.engine) as session:
-            row = session.exec(select(CaseRow).where(CaseRow.tracking_number == tracking_number)).first()
+            row = session.exec(
+                select(CaseRow).where(CaseRow.tracking_number == tracking_number)
+            ).first()
             if row is None:
-                raise NotFound(f"Nomor pelacakan {tracking_number} tidak ditemukan.",
-                               f"Tracking number {tracking_number} not found.")
+                raise NotFound(
+                    f"Nomor pelacakan {tracking_number} tidak ditemukan.",
+                    f"Tracking number {tracking_number} not found.",
+                )
             return _view(session, row)
 
     def reporter(self, case_id: int) -> Reporter | None:
@@ -239,7 +251,9 @@ class CaseEngine:
         try:
             compiled = self.registry.latest(new.sop_id)
         except KeyError:
-            raise NotFound(f"SOP '{new.sop_id}' tidak dikenal.", f"Unknown SOP '{new.sop_id}'.") from None
+            raise NotFound(
+                f"SOP '{new.sop_id}' tidak dikenal.", f"Unknown SOP '{new.sop_id}'."
+            ) from None
         sop = compiled.sop
         fields = self._check_submission(sop, new)
         request_hash = new.request_hash()
@@ -276,7 +290,9 @@ class CaseEngine:
         sub = sop.submission
         problems: list[str] = []
         if sub.channels and new.channel not in sub.channels:
-            problems.append(f"kanal '{new.channel}' tidak dilayani SOP ini (kanal: {', '.join(sub.channels)})")
+            problems.append(
+                f"kanal '{new.channel}' tidak dilayani SOP ini (kanal: {', '.join(sub.channels)})"
+            )
         text = new.text.strip()
         if not text:
             problems.append("isi laporan kosong")
@@ -289,7 +305,10 @@ class CaseEngine:
         if sub.identity_any_of and not new.anonymous:
             given = new.reporter.given() if new.reporter else set()
             if not given & set(sub.identity_any_of):
-                problems.append("identitas pelapor wajib diisi, salah satu dari: " + ", ".join(sub.identity_any_of))
+                problems.append(
+                    "identitas pelapor wajib diisi, salah satu dari: "
+                    + ", ".join(sub.identity_any_of)
+                )
         reporter_role = sop.roles.get(sub.by)
         if reporter_role is not None and reporter_role.kind is not RoleKind.citizen:
             actor = new.submitted_by
@@ -305,19 +324,30 @@ class CaseEngine:
             if spec.required and name not in fields:
                 problems.append(f"isian '{spec.label or name}' wajib diisi")
         if problems:
-            raise InvalidSubmission("Laporan belum dapat diterima: " + "; ".join(problems) + ".",
-                                    problems=problems)
+            raise InvalidSubmission(
+                "Laporan belum dapat diterima: " + "; ".join(problems) + ".", problems=problems
+            )
         return fields
 
     def _insert_case(
-        self, session: Session, compiled: CompiledSop, new: NewCase, fields: dict[str, Any],
-        request_hash: str, now: datetime,
+        self,
+        session: Session,
+        compiled: CompiledSop,
+        new: NewCase,
+        fields: dict[str, Any],
+        request_hash: str,
+        now: datetime,
     ) -> int:
         sop = compiled.sop
         reporter_id = None
         if new.reporter is not None and not new.anonymous:
-            rep = Reporter(name=new.reporter.name, nik=new.reporter.nik, email=new.reporter.email,
-                           phone=new.reporter.phone, extra=dict(new.reporter.extra))
+            rep = Reporter(
+                name=new.reporter.name,
+                nik=new.reporter.nik,
+                email=new.reporter.email,
+                phone=new.reporter.phone,
+                extra=dict(new.reporter.extra),
+            )
             session.add(rep)
             session.flush()
             reporter_id = rep.id
@@ -325,25 +355,46 @@ class CaseEngine:
         start = sop.steps[sop.start]
         row = CaseRow(
             tracking_number=_tracking_number(sop.region, now),
-            region_id=sop.region, sop_id=sop.sop, sop_version=sop.version,
-            content_hash=compiled.content_hash, step=sop.start, status=start.status.value,
-            unit_key=unit, channel=new.channel, text=new.text.strip(), fields=fields,
-            anonymous=new.anonymous, confidential=new.confidential, reporter_id=reporter_id,
+            region_id=sop.region,
+            sop_id=sop.sop,
+            sop_version=sop.version,
+            content_hash=compiled.content_hash,
+            step=sop.start,
+            status=start.status.value,
+            unit_key=unit,
+            channel=new.channel,
+            text=new.text.strip(),
+            fields=fields,
+            anonymous=new.anonymous,
+            confidential=new.confidential,
+            reporter_id=reporter_id,
             submitted_by_user_id=new.submitted_by.user_id if new.submitted_by else None,
-            idempotency_key=new.idempotency_key, request_hash=request_hash,
-            revision=1, created_at=now, updated_at=now,
+            idempotency_key=new.idempotency_key,
+            request_hash=request_hash,
+            revision=1,
+            created_at=now,
+            updated_at=now,
         )
         session.add(row)
         session.flush()
         assert row.id is not None
         actor = new.submitted_by
-        session.add(CaseEvent(
-            case_id=row.id, seq=1, at=now, kind="submit",
-            actor_user_id=actor.user_id if actor else None,
-            actor_name=actor.name if actor else ("Anonim" if new.anonymous else "Pelapor"),
-            role=sop.submission.by, action="submit", from_step=None, to_step=sop.start,
-            unit_key=unit, payload={"fields": fields, "informs": list(start.informs)},
-        ))
+        session.add(
+            CaseEvent(
+                case_id=row.id,
+                seq=1,
+                at=now,
+                kind="submit",
+                actor_user_id=actor.user_id if actor else None,
+                actor_name=actor.name if actor else ("Anonim" if new.anonymous else "Pelapor"),
+                role=sop.submission.by,
+                action="submit",
+                from_step=None,
+                to_step=sop.start,
+                unit_key=unit,
+                payload={"fields": fields, "informs": list(start.informs)},
+            )
+        )
         self._enter(session, row, sop, sop.start, now)
         return row.id
 
@@ -358,31 +409,48 @@ class CaseEngine:
         step = sop.steps.get(view.step)
         if step is None or not roles:
             return offers
-        for name, decision in self.registry.evaluator.available(compiled, view.step, roles, view.fields).items():
+        for name, decision in self.registry.evaluator.available(
+            compiled, view.step, roles, view.fields
+        ).items():
             if decision.allowed or decision.reason == "missing_fields":
                 action = step.actions[name]
                 requires = list(action.requires)
                 if action.reroute and "unit" not in requires:
                     requires.append("unit")
-                offers.append(Offer(name, action.label or name, tuple(requires), action.reroute,
-                                    bool(action.to or action.branches)))
+                offers.append(
+                    Offer(
+                        name,
+                        action.label or name,
+                        tuple(requires),
+                        action.reroute,
+                        bool(action.to or action.branches),
+                    )
+                )
         return offers
 
     def act(
-        self, case_id: int, actor: Actor, action: str, payload: Mapping[str, Any] | None = None,
+        self,
+        case_id: int,
+        actor: Actor,
+        action: str,
+        payload: Mapping[str, Any] | None = None,
         expected_revision: int | None = None,
     ) -> CaseView:
         """Carry out one action; raise :class:`Refused` / :class:`Conflict` and write nothing."""
         with transaction(self.engine) as session:
             row = self._lock_case(session, case_id)
             if expected_revision is not None and row.revision != expected_revision:
-                last = session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id)
-                                    .order_by(CaseEvent.seq.desc())).first()  # type: ignore[attr-defined]
-                who = f" oleh {last.actor_name}" if last else ""
+                last = session.exec(
+                    select(CaseEvent)
+                    .where(CaseEvent.case_id == case_id)
+                    .order_by(col(CaseEvent.seq).desc())
+                ).first()
+                who_id = f" oleh {last.actor_name}" if last else ""
+                who_en = f" by {last.actor_name}" if last else ""
                 raise Conflict(
-                    f"Kasus {row.tracking_number} baru saja diubah{who}; muat ulang lalu coba lagi.",
-                    f"Case {row.tracking_number} was just changed{' by ' + last.actor_name if last else ''};"
-                    " reload and try again.",
+                    f"Kasus {row.tracking_number} baru saja diubah{who_id}; "
+                    "muat ulang lalu coba lagi.",
+                    f"Case {row.tracking_number} was just changed{who_en}; reload and try again.",
                     revision=row.revision,
                 )
             compiled = self.registry.by_hash(row.content_hash)
@@ -406,8 +474,13 @@ class CaseEngine:
         return row
 
     def _refusal(
-        self, compiled: CompiledSop, row: CaseRow, actor: Actor, action: str,
-        merged: Mapping[str, Any], decision: Decision,
+        self,
+        compiled: CompiledSop,
+        row: CaseRow,
+        actor: Actor,
+        action: str,
+        merged: Mapping[str, Any],
+        decision: Decision,
     ) -> Refused:
         if decision.reason == "not_your_role":
             # Would the actor's roles allow it in another unit? Then say it is a matter of scope.
@@ -417,16 +490,28 @@ class CaseEngine:
                 unit = self.registry.region(row.region_id).units.get(row.unit_key or "")
                 name = unit.name if unit else "-"
                 return Refused(
-                    f"Kasus ini ditangani oleh {name}; Anda tidak bertugas di perangkat daerah itu.",
+                    f"Kasus ini ditangani oleh {name}; "
+                    "Anda tidak bertugas di perangkat daerah itu.",
                     f"This case belongs to {name}; you do not work for that unit.",
                     reason="out_of_scope",
                 )
-        return Refused(decision.message, decision.message_en, reason=decision.reason,
-                       missing=list(decision.missing))
+        return Refused(
+            decision.message,
+            decision.message_en,
+            reason=decision.reason,
+            missing=list(decision.missing),
+        )
 
     def _apply(
-        self, session: Session, row: CaseRow, sop: Sop, actor: Actor, roles: Sequence[str],
-        action_name: str, decision: Decision, payload: Mapping[str, Any],
+        self,
+        session: Session,
+        row: CaseRow,
+        sop: Sop,
+        actor: Actor,
+        roles: Sequence[str],
+        action_name: str,
+        decision: Decision,
+        payload: Mapping[str, Any],
     ) -> None:
         now = self.clock.now()
         step = sop.steps[row.step]
@@ -439,8 +524,11 @@ class CaseEngine:
             new_unit = str(entries.get("unit", ""))
             region = self.registry.region(row.region_id)
             if new_unit not in region.units:
-                raise Refused(f"Perangkat daerah '{new_unit}' tidak dikenal.",
-                              f"Unknown unit '{new_unit}'.", reason="invalid_field")
+                raise Refused(
+                    f"Perangkat daerah '{new_unit}' tidak dikenal.",
+                    f"Unknown unit '{new_unit}'.",
+                    reason="invalid_field",
+                )
             row.unit_key = new_unit
         stored = {k: v for k, v in entries.items() if k in sop.fields or k in BUILTIN_FIELDS}
         row.fields = {**row.fields, **stored}
@@ -461,11 +549,23 @@ class CaseEngine:
             if target.informs:
                 event_payload["informs"] = list(target.informs)
             self._enter(session, row, sop, decision.to, now)
-        session.add(CaseEvent(
-            case_id=row.id, seq=row.revision, at=now, kind=kind, actor_user_id=actor.user_id,
-            actor_name=actor.name, role=role, action=action_name, from_step=from_step,
-            to_step=row.step, unit_key=row.unit_key, payload=event_payload,
-        ))
+        assert row.id is not None
+        session.add(
+            CaseEvent(
+                case_id=row.id,
+                seq=row.revision,
+                at=now,
+                kind=kind,
+                actor_user_id=actor.user_id,
+                actor_name=actor.name,
+                role=role,
+                action=action_name,
+                from_step=from_step,
+                to_step=row.step,
+                unit_key=row.unit_key,
+                payload=event_payload,
+            )
+        )
         session.add(row)
 
     # --- step visits ----------------------------------------------------------------------
@@ -480,17 +580,24 @@ class CaseEngine:
             clock = step.effective_clock
             due = calendar.due(now, step.limit, clock)
             version = calendar.version
-        session.add(StepVisit(
-            case_id=row.id, step=step_id, role=step.by,
-            unit_key=row.unit_key if role_kind is RoleKind.unit_staff else None,
-            entered_at=now, left_at=now if step.terminal else None, due_at=due,
-            limit_text=step.limit.text if step.limit else None,
-            clock=clock.value if clock else None, calendar_version=version,
-        ))
+        session.add(
+            StepVisit(
+                case_id=row.id,
+                step=step_id,
+                role=step.by,
+                unit_key=row.unit_key if role_kind is RoleKind.unit_staff else None,
+                entered_at=now,
+                left_at=now if step.terminal else None,
+                due_at=due,
+                limit_text=step.limit.text if step.limit else None,
+                clock=clock.value if clock else None,
+                calendar_version=version,
+            )
+        )
 
     def _leave(self, session: Session, row: CaseRow, now: datetime) -> None:
         visit = session.exec(
-            select(StepVisit).where(StepVisit.case_id == row.id, StepVisit.left_at.is_(None))  # type: ignore[union-attr]
+            select(StepVisit).where(StepVisit.case_id == row.id, col(StepVisit.left_at).is_(None))
         ).first()
         if visit is None:
             return
@@ -518,21 +625,61 @@ def _tracking_number(region: str, now: datetime) -> str:
 
 def _view(session: Session, row: CaseRow) -> CaseView:
     assert row.id is not None
-    events = session.exec(select(CaseEvent).where(CaseEvent.case_id == row.id).order_by(CaseEvent.seq)).all()  # type: ignore[arg-type]
+    events = session.exec(
+        select(CaseEvent).where(CaseEvent.case_id == row.id).order_by(col(CaseEvent.seq))
+    ).all()
     visits = session.exec(
-        select(StepVisit).where(StepVisit.case_id == row.id).order_by(StepVisit.id)  # type: ignore[arg-type]
+        select(StepVisit).where(StepVisit.case_id == row.id).order_by(col(StepVisit.id))
     ).all()
     return CaseView(
-        id=row.id, tracking_number=row.tracking_number, region=row.region_id, sop_id=row.sop_id,
-        sop_version=row.sop_version, content_hash=row.content_hash, step=row.step,
-        status=row.status, unit=row.unit_key, channel=row.channel, text=row.text,
-        fields=dict(row.fields), anonymous=row.anonymous, confidential=row.confidential,
-        revision=row.revision, created_at=row.created_at, updated_at=row.updated_at,
+        id=row.id,
+        tracking_number=row.tracking_number,
+        region=row.region_id,
+        sop_id=row.sop_id,
+        sop_version=row.sop_version,
+        content_hash=row.content_hash,
+        step=row.step,
+        status=row.status,
+        unit=row.unit_key,
+        channel=row.channel,
+        text=row.text,
+        fields=dict(row.fields),
+        anonymous=row.anonymous,
+        confidential=row.confidential,
+        revision=row.revision,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
         closed_at=row.closed_at,
-        events=tuple(EventView(e.seq, e.at, e.kind, e.actor_name, e.role, e.action, e.from_step,
-                               e.to_step, e.unit_key, dict(e.payload)) for e in events),
-        visits=tuple(VisitView(v.step, v.role, v.unit_key, v.entered_at, v.left_at, v.due_at,
-                               v.limit_text, v.clock, v.calendar_version, v.outcome) for v in visits),
+        events=tuple(
+            EventView(
+                e.seq,
+                e.at,
+                e.kind,
+                e.actor_name,
+                e.role,
+                e.action,
+                e.from_step,
+                e.to_step,
+                e.unit_key,
+                dict(e.payload),
+            )
+            for e in events
+        ),
+        visits=tuple(
+            VisitView(
+                v.step,
+                v.role,
+                v.unit_key,
+                v.entered_at,
+                v.left_at,
+                v.due_at,
+                v.limit_text,
+                v.clock,
+                v.calendar_version,
+                v.outcome,
+            )
+            for v in visits
+        ),
     )
 
 

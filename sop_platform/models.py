@@ -1,4 +1,4 @@
-"""Database tables (SQLModel). The case is the only thing that changes; definitions are stored as loaded.
+"""Database tables (SQLModel). Only the case changes; definitions are stored as loaded.
 
 Every time is timezone-aware; SQLModel stores it as UTC and returns it in UTC on both databases.
 """
@@ -149,7 +149,7 @@ class CaseEvent(SQLModel, table=True):
 
 
 class StepVisit(SQLModel, table=True):
-    """One stay of a case at a step: when it came, when it left, when it was due, met or breached."""
+    """One stay of a case at a step: entered, left, due, and met or breached."""
 
     __tablename__ = "step_visit"
     __table_args__ = (

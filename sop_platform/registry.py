@@ -35,7 +35,9 @@ class PublishResult:
 class Registry:
     """Regions, calendars and compiled SOP versions for one database."""
 
-    def __init__(self, engine: Engine, catalog: Catalog, evaluator: Evaluator | None = None) -> None:
+    def __init__(
+        self, engine: Engine, catalog: Catalog, evaluator: Evaluator | None = None
+    ) -> None:
         if not catalog.ok:
             raise ValueError("the catalog has problems; validate it first")
         self.engine = engine
@@ -66,8 +68,11 @@ class Registry:
                 row = session.get(RegionRow, rid)
                 version = self._calendars[rid].version
                 if row is None:
-                    session.add(RegionRow(id=rid, name=region.name, level=region.level,
-                                          calendar_version=version))
+                    session.add(
+                        RegionRow(
+                            id=rid, name=region.name, level=region.level, calendar_version=version
+                        )
+                    )
                 else:
                     row.name, row.level, row.calendar_version = region.name, region.level, version
                 existing = {
@@ -80,25 +85,31 @@ class Registry:
                         session.add(UnitRow(region_id=rid, key=key, code=unit.code, name=unit.name))
             session.flush()
             for (sop_id, version), loaded in sorted(self.catalog.sops.items()):
-                row = session.exec(
+                stored = session.exec(
                     select(SopDefinitionRow).where(
                         SopDefinitionRow.sop_id == sop_id, SopDefinitionRow.version == version
                     )
                 ).first()
-                if row is None:
-                    session.add(SopDefinitionRow(
-                        sop_id=sop_id, version=version, content_hash=loaded.content_hash,
-                        region_id=loaded.sop.region, title=loaded.sop.title, raw=loaded.raw,
-                        published_at=now,
-                    ))
+                if stored is None:
+                    session.add(
+                        SopDefinitionRow(
+                            sop_id=sop_id,
+                            version=version,
+                            content_hash=loaded.content_hash,
+                            region_id=loaded.sop.region,
+                            title=loaded.sop.title,
+                            raw=loaded.raw,
+                            published_at=now,
+                        )
+                    )
                     added.append((sop_id, version))
-                elif row.content_hash != loaded.content_hash:
+                    continue
+                if stored.content_hash != loaded.content_hash:
                     raise PublishError(
                         f"SOP '{sop_id}' version '{version}' is already published with other "
                         f"content ({loaded.path}); give the changed SOP a new version"
                     )
-                else:
-                    unchanged.append((sop_id, version))
+                unchanged.append((sop_id, version))
         return PublishResult(tuple(added), tuple(unchanged))
 
     def latest(self, sop_id: str) -> CompiledSop:
@@ -126,13 +137,19 @@ class Registry:
         if row is None:
             raise KeyError(content_hash)
         sop = Sop.model_validate(row.raw)
-        compiled = self.evaluator.register(LoadedSop(sop, f"<stored {row.sop_id} {row.version}>",
-                                                     row.content_hash, row.raw))
+        compiled = self.evaluator.register(
+            LoadedSop(sop, f"<stored {row.sop_id} {row.version}>", row.content_hash, row.raw)
+        )
         with self._lock:
             self._by_hash[content_hash] = compiled
         return compiled
 
     def published(self) -> list[SopDefinitionRow]:
         with transaction(self.engine) as session:
-            return list(session.exec(select(SopDefinitionRow).order_by(
-                SopDefinitionRow.sop_id, SopDefinitionRow.version)))
+            return list(
+                session.exec(
+                    select(SopDefinitionRow).order_by(
+                        SopDefinitionRow.sop_id, SopDefinitionRow.version
+                    )
+                )
+            )

@@ -179,18 +179,28 @@ class ScenarioRunner:
         self.clock.set(_local(spec.start, tz, src, ("start",)))
         submitter = None
         if spec.submit.as_:
-            submitter = Actor(f"{spec.submit.as_} (skenario)",
-                              (Grant(sop.region, spec.submit.as_, spec.submit.unit),))
-        reporter = ReporterInfo(**spec.submit.reporter) if spec.submit.reporter else None
+            submitter = Actor(
+                f"{spec.submit.as_} (skenario)",
+                (Grant(sop.region, spec.submit.as_, spec.submit.unit),),
+            )
+        reporter = _reporter(spec.submit.reporter)
         try:
-            case = self.cases.submit(NewCase(
-                sop_id=spec.sop, channel=spec.submit.channel, text=spec.submit.text,
-                fields=spec.submit.fields, reporter=reporter, anonymous=spec.submit.anonymous,
-                confidential=spec.submit.confidential, submitted_by=submitter,
-            ))
+            case = self.cases.submit(
+                NewCase(
+                    sop_id=spec.sop,
+                    channel=spec.submit.channel,
+                    text=spec.submit.text,
+                    fields=spec.submit.fields,
+                    reporter=reporter,
+                    anonymous=spec.submit.anonymous,
+                    confidential=spec.submit.confidential,
+                    submitted_by=submitter,
+                )
+            )
         except EngineError as err:
-            raise ScenarioFailure(f"{src.file}:{src.where(('submit',))[0]}: submission refused: "
-                                  f"{err.message}") from None
+            raise ScenarioFailure(
+                f"{src.file}:{src.where(('submit',))[0]}: submission refused: {err.message}"
+            ) from None
         previous: str | None = None
         if spec.expect:
             self._check(spec.expect, case, previous, tz, src, ("expect",))
@@ -202,7 +212,9 @@ class ScenarioRunner:
                 self.clock.set(_local(step.at, tz, src, (*base, "at")))
             if step.do:
                 if not step.as_:
-                    raise ScenarioFailure(f"{src.file}:{src.where(base)[0]}: 'do' needs 'as: <role>'")
+                    raise ScenarioFailure(
+                        f"{src.file}:{src.where(base)[0]}: 'do' needs 'as: <role>'"
+                    )
                 actor = Actor(f"{step.as_} (skenario)", (Grant(sop.region, step.as_, step.unit),))
                 before = self.cases.get(case.id)
                 try:
@@ -211,23 +223,34 @@ class ScenarioRunner:
                     reason = err.details.get("reason", err.code)
                     if step.refused is None:
                         line = src.where((*base, "do"))[0]
-                        raise ScenarioFailure(f"{src.file}:{line}: '{step.do}' by {step.as_} was "
-                                              f"refused: {err.message}") from None
+                        raise ScenarioFailure(
+                            f"{src.file}:{line}: '{step.do}' by {step.as_} was "
+                            f"refused: {err.message}"
+                        ) from None
                     if step.refused != reason:
                         line = src.where((*base, "refused"))[0]
-                        raise ScenarioFailure(f"{src.file}:{line}: expected refusal '{step.refused}', "
-                                              f"got '{reason}': {err.message}") from None
+                        raise ScenarioFailure(
+                            f"{src.file}:{line}: expected refusal '{step.refused}', "
+                            f"got '{reason}': {err.message}"
+                        ) from None
                     after = self.cases.get(case.id)
                     if after.revision != before.revision:
-                        raise ScenarioFailure(f"{src.file}: a refused action changed the case")
+                        raise ScenarioFailure(
+                            f"{src.file}: a refused action changed the case"
+                        ) from None
                     case = after
                 else:
                     if step.refused is not None:
                         line = src.where((*base, "refused"))[0]
-                        raise ScenarioFailure(f"{src.file}:{line}: expected '{step.do}' to be refused "
-                                              f"({step.refused}), but it went to step '{case.step}'")
-                    left = [v for v in case.visits
-                            if v.step == before.step and v.left_at == self.clock.now()]
+                        raise ScenarioFailure(
+                            f"{src.file}:{line}: expected '{step.do}' to be refused "
+                            f"({step.refused}), but it went to step '{case.step}'"
+                        )
+                    left = [
+                        v
+                        for v in case.visits
+                        if v.step == before.step and v.left_at == self.clock.now()
+                    ]
                     moved = case.visits[-1:] != before.visits[-1:]
                     previous = left[-1].outcome if left and moved else None
             else:
@@ -236,13 +259,25 @@ class ScenarioRunner:
                 self._check(step.expect, case, previous, tz, src, (*base, "expect"))
 
     def _check(
-        self, expect: Expect, case: CaseView, previous: str | None, tz: Any, src: Located,
+        self,
+        expect: Expect,
+        case: CaseView,
+        previous: str | None,
+        tz: Any,
+        src: Located,
         path: tuple[str | int, ...],
     ) -> None:
         visit = case.open_visit
-        due_local = visit.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if visit and visit.due_at else None
+        due_local = (
+            visit.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            if visit and visit.due_at
+            else None
+        )
         actual: dict[str, Any] = {
-            "step": case.step, "status": case.status, "unit": case.unit, "due": due_local,
+            "step": case.step,
+            "status": case.status,
+            "unit": case.unit,
+            "due": due_local,
             "previous": previous,
             "overdue": bool(visit and visit.due_at and self.clock.now() > visit.due_at),
         }
@@ -252,13 +287,25 @@ class ScenarioRunner:
         for key, value in wanted.items():
             if actual[key] != value:
                 line, _ = src.where((*path, key))
-                raise ScenarioFailure(f"{src.file}:{line}: expected {key} = {value!r}, got {actual[key]!r} "
-                                      f"(case at step '{case.step}')")
+                raise ScenarioFailure(
+                    f"{src.file}:{line}: expected {key} = {value!r}, got {actual[key]!r} "
+                    f"(case at step '{case.step}')"
+                )
         for key, value in expect.fields.items():
             if case.fields.get(key) != value:
                 line, _ = src.where((*path, "fields", key))
-                raise ScenarioFailure(f"{src.file}:{line}: expected field {key} = {value!r}, "
-                                      f"got {case.fields.get(key)!r}")
+                raise ScenarioFailure(
+                    f"{src.file}:{line}: expected field {key} = {value!r}, "
+                    f"got {case.fields.get(key)!r}"
+                )
+
+
+def _reporter(data: dict[str, str] | None) -> ReporterInfo | None:
+    if not data:
+        return None
+    known = {k: data[k] for k in ("name", "nik", "email", "phone") if k in data}
+    extra = {k: v for k, v in data.items() if k not in known}
+    return ReporterInfo(**known, extra=extra)
 
 
 def _tz(name: str) -> Any:
@@ -272,7 +319,9 @@ def _local(text: str, tz: Any, src: Located, path: tuple[str | int, ...]) -> dat
         return datetime.strptime(str(text), "%Y-%m-%d %H:%M").replace(tzinfo=tz)
     except ValueError:
         line, col = src.where(path)
-        raise ScenarioFailure(f"{src.file}:{line}:{col}: write the time as 'YYYY-MM-DD HH:MM'") from None
+        raise ScenarioFailure(
+            f"{src.file}:{line}:{col}: write the time as 'YYYY-MM-DD HH:MM'"
+        ) from None
 
 
 def _duration(text: str, src: Located, path: tuple[str | int, ...]) -> timedelta:
@@ -286,7 +335,9 @@ def _duration(text: str, src: Located, path: tuple[str | int, ...]) -> timedelta
     return timedelta(minutes=limit.amount)
 
 
-def run_scenarios(catalog: Catalog, paths: Sequence[Path | str], engine: Engine | None = None) -> list[ScenarioResult]:
+def run_scenarios(
+    catalog: Catalog, paths: Sequence[Path | str], engine: Engine | None = None
+) -> list[ScenarioResult]:
     runner = ScenarioRunner(catalog, engine)
     try:
         return [runner.run_file(f) for f in scenario_files(paths)]

@@ -113,7 +113,9 @@ def test_concurrent_callers_get_their_own_answers(upik: CompiledSop, evaluator: 
     assert evaluator.session_is_clean(upik)
 
 
-def test_refusal_reasons_read_like_a_clerk_would_say_them(upik: CompiledSop, evaluator: Evaluator) -> None:
+def test_refusal_reasons_read_like_a_clerk_would_say_them(
+    upik: CompiledSop, evaluator: Evaluator
+) -> None:
     wrong_role = evaluator.decide(upik, "verifikasi", ["petugas_lapangan"], "terima")
     assert wrong_role.message == (
         "Tindakan 'Terima aduan' pada tahap ini hanya dapat dilakukan oleh Admin Perangkat Daerah."
@@ -131,7 +133,9 @@ def test_refusal_reasons_read_like_a_clerk_would_say_them(upik: CompiledSop, eva
     assert "upik-pengaduan" in obsolete.message
 
 
-def test_invalid_field_values_are_refused_before_the_engine(upik: CompiledSop, evaluator: Evaluator) -> None:
+def test_invalid_field_values_are_refused_before_the_engine(
+    upik: CompiledSop, evaluator: Evaluator
+) -> None:
     d = evaluator.decide(upik, "verifikasi", ["admin_opd"], "terima", {"kategori": "tidak-ada"})
     assert d.reason == "invalid_field"
     assert "kategori" in d.message and "kebersihan" in d.message

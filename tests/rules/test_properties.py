@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 
 from rules import expr as ex
 from rules.evaluator import CompiledSop, Evaluator
-from rules.loader import BUILTIN_FIELDS, Catalog
+from rules.loader import BUILTIN_FIELDS, Catalog, load_catalog
 from rules.table import TransitionTable
 from tests.conftest import DEFINITIONS
-from rules.loader import load_catalog
 
 _CATALOG = load_catalog([DEFINITIONS])
 SOP_IDS = sorted(_CATALOG.latest())
@@ -74,7 +73,9 @@ def walks(draw: st.DrawFn) -> tuple[str, list[tuple[list[str], str, dict[str, An
     names = sorted(set(sop.fields) | set(BUILTIN_FIELDS))
     events = []
     for _ in range(draw(st.integers(min_value=1, max_value=25))):
-        roles = draw(st.lists(st.sampled_from(sorted(sop.roles)), min_size=1, max_size=2, unique=True))
+        roles = draw(
+            st.lists(st.sampled_from(sorted(sop.roles)), min_size=1, max_size=2, unique=True)
+        )
         action = draw(st.sampled_from(actions))
         chosen = draw(st.lists(st.sampled_from(names), max_size=len(names), unique=True))
         events.append((roles, action, {n: draw(_value_strategy(sop_id, n)) for n in chosen}))

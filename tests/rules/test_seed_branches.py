@@ -35,7 +35,10 @@ SEED_SOPS = [
 def test_every_seed_procedure_is_defined(catalog: Catalog) -> None:
     assert sorted(catalog.latest()) == sorted(SEED_SOPS)
     assert {p.parent.name for p in DEFINITIONS.glob("*/region.yaml")} == {
-        "yogyakarta", "jambi", "bantul", "cirebon"
+        "yogyakarta",
+        "jambi",
+        "bantul",
+        "cirebon",
     }
 
 
@@ -48,7 +51,9 @@ def _filler(sop: Sop, name: str, domains: dict[str, ex.Domain]) -> Any:
     return f"isi {name}"
 
 
-def _edges(sop: Sop, unit_ids: list[str]) -> Iterator[tuple[str, str, int | None, str, dict[str, Any]]]:
+def _edges(
+    sop: Sop, unit_ids: list[str]
+) -> Iterator[tuple[str, str, int | None, str, dict[str, Any]]]:
     domains = sop.domains(unit_ids)
     domains["unit"] = ex.Domain("choice", tuple(unit_ids))
     base = {n: _filler(sop, n, domains) for n, f in sop.fields.items() if f.required}
@@ -71,7 +76,9 @@ def _edges(sop: Sop, unit_ids: list[str]) -> Iterator[tuple[str, str, int | None
                     assert found is not None, f"{sid}.{aid} branch {i}: can never hold"
                     chosen.update(found)
                 else:  # otherwise: any values that no earlier branch accepts
-                    for candidate in _otherwise_candidates(sop, action.branches[:i], domains, chosen):
+                    for candidate in _otherwise_candidates(
+                        sop, action.branches[:i], domains, chosen
+                    ):
                         chosen = candidate
                         break
                 yield sid, aid, i, branch.to, chosen
@@ -96,8 +103,17 @@ def _cases(catalog: Catalog) -> list[Any]:
     for sop_id, loaded in sorted(catalog.latest().items()):
         units = list(catalog.regions[loaded.sop.region].units)
         for sid, aid, branch, to, fields in _edges(loaded.sop, units):
-            out.append(pytest.param(sop_id, sid, aid, branch, to, fields,
-                                    id=f"{sop_id}:{sid}.{aid}" + (f"#{branch}" if branch is not None else "")))
+            out.append(
+                pytest.param(
+                    sop_id,
+                    sid,
+                    aid,
+                    branch,
+                    to,
+                    fields,
+                    id=f"{sop_id}:{sid}.{aid}" + (f"#{branch}" if branch is not None else ""),
+                )
+            )
     return out
 
 
@@ -107,6 +123,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
         cases = _cases(load_catalog([DEFINITIONS]))
         metafunc.parametrize("edge", [p.values for p in cases], ids=[p.id for p in cases])
+    if "edge_with_entries" in metafunc.fixturenames:
+        from rules.loader import load_catalog
+
+        catalog = load_catalog([DEFINITIONS])
+        cases = [
+            p
+            for p in _cases(catalog)
+            if required_fields(
+                catalog.latest()[p.values[0]].sop.steps[p.values[1]].actions[p.values[2]]
+            )
+        ]
+        metafunc.parametrize(
+            "edge_with_entries", [p.values for p in cases], ids=[p.id for p in cases]
+        )
 
 
 def test_branch_fires_as_declared(
@@ -145,16 +175,14 @@ def test_other_roles_are_refused(
 
 
 def test_required_entries_are_enforced(
-    edge: tuple[str, str, str, int | None, str, dict[str, Any]],
+    edge_with_entries: tuple[str, str, str, int | None, str, dict[str, Any]],
     compiled: dict[str, CompiledSop],
     evaluator: Evaluator,
 ) -> None:
-    sop_id, sid, aid, _branch, _to, fields = edge
+    sop_id, sid, aid, _branch, _to, fields = edge_with_entries
     c = compiled[sop_id]
     action = c.sop.steps[sid].actions[aid]
     needed = required_fields(action)
-    if not needed:
-        pytest.skip("this action needs no entries")
     roles = c.sop.action_roles(c.sop.steps[sid], action)
     without = {k: v for k, v in fields.items() if k != needed[0]}
     decision = evaluator.decide(c, sid, roles, aid, without)
