@@ -20,6 +20,7 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 Scalar = str | int | float | bool
@@ -130,14 +131,14 @@ class _Parser:
         while self.peek().kind == "or":
             self.i += 1
             items.append(self.and_expr())
-        return items[0] if len(items) == 1 else Or(tuple(items))
+        return items[0] if len(items) == 1 else Or(_flatten(items, Or))
 
     def and_expr(self) -> Expr:
         items = [self.atom()]
         while self.peek().kind == "and":
             self.i += 1
             items.append(self.atom())
-        return items[0] if len(items) == 1 else And(tuple(items))
+        return items[0] if len(items) == 1 else And(_flatten(items, And))
 
     def atom(self) -> Expr:
         tok = self.peek()
@@ -196,6 +197,14 @@ class _Parser:
         return tuple(values)
 
 
+def _flatten(items: list[Expr], kind: type[And] | type[Or]) -> tuple[Expr, ...]:
+    """``(a and b) and c`` is ``a and b and c``: one canonical tree per meaning."""
+    out: list[Expr] = []
+    for item in items:
+        out.extend(item.items if isinstance(item, kind) else (item,))
+    return tuple(out)
+
+
 def parse(text: str) -> Expr:
     """Parse a condition; raise :class:`ExprError` with the failing offset."""
     if not isinstance(text, str) or not text.strip():
@@ -221,6 +230,9 @@ def to_text(expr: Expr) -> str:
     def lit(v: Scalar) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
+        if isinstance(v, float):
+            text = repr(v)  # never an exponent: the condition language has none
+            return format(Decimal(text), "f") if "e" in text or "E" in text else text
         return repr(v) if isinstance(v, str) else str(v)
 
     if isinstance(expr, Cmp):
@@ -335,17 +347,25 @@ def _field_witness(atoms_: Sequence[Atom], domain: Domain | None) -> tuple[bool,
     if domain is not None and domain.finite:
         candidates: list[Scalar] = list(domain.values())
     else:
-        # Infinite domain: the literals themselves and points around them are enough to decide.
-        candidates = []
-        for a in atoms_:
-            vals = a.values if isinstance(a, In) else (a.value,)
-            for v in vals:
-                candidates.append(v)
-                if isinstance(v, int | float) and not isinstance(v, bool):
-                    candidates.extend([v - 0.5, v + 0.5, v - 1, v + 1])
-        if domain is None or domain.kind != "number":
-            candidates.append("nilai-lain")
-        candidates.extend([-1e18, 1e18])
+        # Infinite domain. Atoms on one field cut the number line at their literals, so each
+        # literal, each midpoint between neighbouring literals and one point beyond either end
+        # represent every region: checking those decides satisfiability exactly.
+        literals = [v for a in atoms_ for v in (a.values if isinstance(a, In) else (a.value,))]
+        numbers = sorted(
+            {float(v) for v in literals if isinstance(v, int | float) and not isinstance(v, bool)}
+        )
+        numeric: list[Scalar] = list(numbers)
+        numeric.extend((lo + hi) / 2 for lo, hi in itertools.pairwise(numbers))
+        numeric.extend([numbers[0] - 1, numbers[-1] + 1] if numbers else [0])
+        textual: list[Scalar] = [v for v in literals if isinstance(v, str)]
+        textual.append("nilai-lain")
+        kind = domain.kind if domain is not None else None
+        if kind == "number":
+            candidates = numeric
+        elif kind == "text":
+            candidates = textual
+        else:
+            candidates = [*textual, *numeric, True, False]
     for c in candidates:
         if all(_atom_true(a, {"v": c}) for a in rebound):
             return True, c

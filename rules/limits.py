@@ -87,7 +87,9 @@ def parse_limit(text: str | int) -> Limit:
     amount = int(match["amount"]) * times
     unit = re.sub(r"\s+", " ", match["unit"])
     if amount <= 0:
-        raise LimitError(f"the time limit '{raw}' must be more than zero")
+        raise LimitError(
+            f"the time limit '{raw}' must be more than zero; write it as {ACCEPTED_FORMS}"
+        )
     if unit in ("hari kerja", "working day", "working days"):
         return Limit(amount=amount, unit=Unit.day, working_days=True, text=raw)
     if unit in ("minggu", "week", "weeks"):

@@ -472,7 +472,7 @@ def check_sop(sop: Sop, region: Region | None, src: Located) -> list[Problem]:
             _branch_set_problems(
                 [(("routing", i), r.when, r.otherwise) for i, r in enumerate(sop.routing)],
                 ("routing",),
-                "routing rule",
+                ("routing rule", "routing rules"),
                 domains,
                 src,
                 condition,
@@ -617,7 +617,7 @@ def _action_problems(
                     for i, b in enumerate(action.branches)
                 ],
                 (*base, "branches"),
-                "branch",
+                ("branch", "branches"),
                 domains,
                 src,
                 condition,
@@ -630,13 +630,14 @@ def _action_problems(
 def _branch_set_problems(
     items: list[tuple[tuple[str | int, ...], ex.Expr | None, bool]],
     base: tuple[str | int, ...],
-    noun: str,
+    nouns: tuple[str, str],
     domains: dict[str, ex.Domain],
     src: Located,
     condition: Any,
     known_fields: set[str],
 ) -> list[Problem]:
     """Checks on an ordered set of guarded alternatives: well-formed, unambiguous, complete."""
+    noun, plural = nouns
     out: list[Problem] = []
     guarded: list[tuple[tuple[str | int, ...], ex.Expr]] = []
     has_otherwise = False
@@ -684,7 +685,7 @@ def _branch_set_problems(
             out.append(
                 src.problem(
                     base,
-                    f"cannot show that the {noun}es cover every case",
+                    f"cannot show that the {plural} cover every case",
                     "add a last one with 'otherwise: true'",
                 )
             )

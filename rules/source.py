@@ -51,10 +51,18 @@ class Located:
         """Line and column (1-based) of the value at ``path``, or of its nearest known ancestor.
 
         With ``key=True`` the position of the mapping key is preferred (for "unknown key" errors).
+        A block mapping or list is located at its key too (``steps: arsip:``), not at its first
+        line inside, which may be a comment away.
         """
         p = tuple(path)
         while True:
-            if key and p in self.key_marks:
+            block = (
+                p in self.key_marks
+                and p in self.marks
+                and self.key_marks[p][0] != self.marks[p][0]
+                and isinstance(_value_at(self.data, p), dict | list)
+            )
+            if (key or block) and p in self.key_marks:
                 return self.key_marks[p]
             if p in self.marks:
                 return self.marks[p]
@@ -65,6 +73,15 @@ class Located:
     def problem(self, path: Path_, message: str, hint: str = "", *, key: bool = False) -> Problem:
         line, col = self.where(path, key=key)
         return Problem(self.file, line, col, message, hint)
+
+
+def _value_at(data: Any, path: Path_) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:

@@ -42,7 +42,8 @@ def test_a_wrong_expectation_fails_with_file_and_line(
         "scenario: harapan salah\n"
         "sop: upik-pengaduan\n"
         'start: "2025-11-24 09:00"\n'
-        "submit: {channel: jss, text: Lampu jalan mati, fields: {kategori: infrastruktur}, anonymous: true}\n"
+        "submit: {channel: jss, text: Lampu jalan mati, anonymous: true,\n"
+        "         fields: {kategori: infrastruktur}}\n"
         "steps:\n"
         "  - as: admin_opd\n"
         "    do: terima\n"
@@ -63,7 +64,8 @@ def test_an_unexpected_refusal_fails_with_the_engines_reason(
         "scenario: tanpa alasan\n"
         "sop: upik-pengaduan\n"
         'start: "2025-11-24 09:00"\n'
-        "submit: {channel: jss, text: Lampu jalan mati, fields: {kategori: infrastruktur}, anonymous: true}\n"
+        "submit: {channel: jss, text: Lampu jalan mati, anonymous: true,\n"
+        "         fields: {kategori: infrastruktur}}\n"
         "steps:\n"
         "  - as: admin_opd\n"
         "    do: tolak\n",

@@ -7,6 +7,7 @@ guard is false, swallowed action exceptions, overlapping rules, and thread-unsaf
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -57,7 +58,7 @@ def test_refused_events_are_not_parked(upik: CompiledSop, evaluator: Evaluator) 
 def test_no_session_is_ever_deleted(
     upik: CompiledSop, evaluator: Evaluator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # delete_state on a session where no action ran crashed the process; the evaluator never calls it.
+    # delete_state on a session where no action ran crashed the process: never called.
     def boom(*_args: Any, **_kwargs: Any) -> None:
         raise AssertionError("delete_state must not be called")
 
@@ -67,20 +68,35 @@ def test_no_session_is_ever_deleted(
         evaluator.decide(upik, "verifikasi", ["admin_opd"], action, {"alasan": "x"})
 
 
-def test_a_failing_rule_action_is_not_swallowed(catalog: Catalog) -> None:
+def test_rule_actions_never_run_inside_durable_rules(
+    upik: CompiledSop, evaluator: Evaluator
+) -> None:
+    # durable_rules swallows an exception raised by a rule action into state["exception"]. So no
+    # Python action runs inside it: the evaluator reads which rule fired from the action queue.
+    state = evaluator._host.post(
+        upik.ruleset_name,
+        {"sid": "elsewhere", "step": "verifikasi", "action": "terima", "r": {"admin_opd": True}},
+    )
+    assert "must not run through the host" in state["exception"]  # the pitfall, pinned
+    d = evaluator.decide(upik, "verifikasi", ["admin_opd"], "terima")
+    assert d.allowed and d.to == "penerimaan"
+    assert evaluator.session_is_clean(upik)
+
+
+def test_an_event_no_rule_answers_is_an_error_not_a_silent_none(catalog: Catalog) -> None:
+    # Without the catch-all rule durable_rules raises MessageNotHandledException; the evaluator
+    # turns any such gap into EvaluatorError instead of answering nothing.
+    loaded = catalog.latest()[UPIK]
     ev = Evaluator()
-    c = ev.register(catalog.latest()[UPIK])
-
-    def failing(_name: str) -> None:
-        raise RuntimeError("boom")
-
-    ev._host._on_fire = failing  # the one callback all rule actions go through
-    with pytest.raises(EvaluatorError, match="boom"):
-        ev.decide(c, "verifikasi", ["admin_opd"], "terima")
-    # The session is usable again afterwards.
-    ev._host._on_fire = ev._fired.append
-    assert ev.decide(c, "verifikasi", ["admin_opd"], "terima").to == "penerimaan"
-    assert ev.session_is_clean(c)
+    c = ev.register(loaded)
+    gap = {k: v for k, v in c.ruleset.items() if k != "any.step"}
+    handle_name = c.ruleset_name + "_gap"
+    ev._host.register_rulesets({handle_name: json.loads(json.dumps(gap))})
+    broken = CompiledSop(
+        c.sop, c.content_hash, handle_name, gap, ev._host.get_ruleset(handle_name)._handle
+    )
+    with pytest.raises(EvaluatorError, match="no rule answered"):
+        ev.decide(broken, "langkah_lama", ["admin_opd"], "terima")
 
 
 def test_exactly_one_rule_answers_every_event(upik: CompiledSop, evaluator: Evaluator) -> None:

@@ -28,7 +28,8 @@ def test_compiled_ruleset_matches_golden_file(catalog: Catalog, sop_id: str) -> 
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"no golden file {path}; run with UPDATE_GOLDEN=1 to create it"
     assert text == path.read_text(encoding="utf-8"), (
-        f"{sop_id} compiles differently from {path.name}; if intended, regenerate with UPDATE_GOLDEN=1"
+        f"{sop_id} compiles differently from {path.name}; "
+        "if intended, regenerate with UPDATE_GOLDEN=1"
     )
 
 

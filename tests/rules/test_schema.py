@@ -1,4 +1,4 @@
-"""The JSON Schema of the SOP language (docs/sop.schema.json): current, and accepting every seed file."""
+"""The SOP language's JSON Schema (docs/sop.schema.json): current, accepting every seed file."""
 
 from __future__ import annotations
 
