@@ -53,7 +53,7 @@ def test_a_wrong_expectation_fails_with_file_and_line(
     )
     result = runner.run_file(scenario)
     assert not result.passed
-    assert f"{scenario}:9: expected step = 'pengerjaan', got 'penerimaan'" in result.failure
+    assert f"{scenario}:10: expected step = 'pengerjaan', got 'penerimaan'" in result.failure
 
 
 def test_an_unexpected_refusal_fails_with_the_engines_reason(
