@@ -74,5 +74,5 @@ def test_an_unexpected_refusal_fails_with_the_engines_reason(
     result = runner.run_file(scenario)
     assert not result.passed
     assert (
-        ":7: 'tolak' by admin_opd was refused: Isian wajib belum diisi: Alasan." in result.failure
+        ":8: 'tolak' by admin_opd was refused: Isian wajib belum diisi: Alasan." in result.failure
     )
