@@ -2,7 +2,12 @@
 
 One evaluation event is posted per decision::
 
-    {"step": "<current step>", "action": "<action>", "r": {"<role>": true, ...}, "f": {<fields>}}
+    {"step": "<step>", "action": "<action>", "r": {"<role>": true},
+     "f": {<fields>}, "e": {<entries>}}
+
+``f`` holds the case's fields with the actor's entries laid over them (conditions read it); ``e``
+holds only what the actor fills in now (required entries must be there: an answer stored on the
+case by an earlier action never satisfies a later one).
 
 Each rule matches one event on its own (no joins), so nothing is ever parked in the session, and
 rules carry priorities (``pri``; lower fires first) so that exactly one answers every event:
@@ -29,6 +34,8 @@ from typing import Any
 
 from rules import expr as ex
 from rules.model import Action, Sop, Step
+
+ENTRY_PREFIX = "e."  # what the actor fills in now; required entries must come from here
 
 PRI_TRANSITION = 1
 PRI_MISSING = 2
@@ -58,7 +65,7 @@ def _roles(roles: list[str]) -> dict[str, Any]:
 def _present(fields: list[str]) -> dict[str, Any] | None:
     if not fields:
         return None
-    return _and(*({"$ex": {f"{ex.FIELD_PREFIX}{f}": 1}} for f in fields))
+    return _and(*({"$ex": {f"{ENTRY_PREFIX}{f}": 1}} for f in fields))
 
 
 def required_fields(action: Action) -> list[str]:

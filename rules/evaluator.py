@@ -236,10 +236,16 @@ class Evaluator:
         roles: Iterable[str],
         action: str,
         fields: Mapping[str, Any] | None = None,
+        entries: Mapping[str, Any] | None = None,
     ) -> Decision:
+        """Decide one action. ``fields`` are the case's values; ``entries`` what the actor fills in
+        now (they count for ``requires`` and take precedence). Without ``entries``, the fields
+        count as entries too (a question about a case in the abstract).
+        """
         sop = compiled.sop
         try:
-            values = normalise_fields(sop, fields or {})
+            given = normalise_fields(sop, (fields if entries is None else entries) or {})
+            values = {**normalise_fields(sop, fields or {}), **given}
         except FieldValueError as err:
             msg_id, msg_en = _message("invalid_field", field=err.name, problem=err.problem)
             return Decision(
@@ -251,9 +257,10 @@ class Evaluator:
             "action": action,
             "r": {r: True for r in roles},
             "f": values,
+            "e": given,
         }
         outcome = self._fire(compiled, message)
-        return interpret(sop, outcome, step, action, values, roles)
+        return interpret(sop, outcome, step, action, values, roles, given)
 
     def available(
         self,
@@ -289,7 +296,13 @@ def _roles_text(sop: Sop, roles: list[str]) -> str:
 
 
 def interpret(
-    sop: Sop, outcome: str, step: str, action: str, values: Mapping[str, Any], roles: Iterable[str]
+    sop: Sop,
+    outcome: str,
+    step: str,
+    action: str,
+    values: Mapping[str, Any],
+    roles: Iterable[str],
+    entries: Mapping[str, Any] | None = None,
 ) -> Decision:
     """Turn a fired rule's outcome code into a :class:`Decision` with a clerk-readable reason."""
     parts = outcome.split(":")
@@ -336,11 +349,11 @@ def interpret(
             params["condition"] = ex.to_text(act.when) if act.when is not None else "-"
         else:
             reason = "missing_fields"
-            wanted = list(required_fields(act))
+            given = values if entries is None else entries
+            missing = [f for f in required_fields(act) if f not in given]
             for branch in act.branches:  # fields the decision needs, even if not declared required
                 if branch.when is not None:
-                    wanted.extend(sorted(ex.fields_of(branch.when) - set(wanted)))
-            missing = tuple(f for f in wanted if f not in values)
+                    missing.extend(sorted(ex.fields_of(branch.when) - set(values) - set(missing)))
             labels = {**BUILTIN_FIELDS, **sop.fields}
             params["fields"] = ", ".join(labels[f].label or f for f in missing) or "-"
             msg_id, msg_en = _message(reason, **params)
@@ -351,7 +364,7 @@ def interpret(
                 reason=reason,
                 message=msg_id,
                 message_en=msg_en,
-                missing=missing,
+                missing=tuple(missing),
                 fields=values,
             )
     msg_id, msg_en = _message(reason, **params)

@@ -576,6 +576,8 @@ def _action_problems(
         role_ref((*base, "report_to", i), r)
     for i, name in enumerate(action.requires):
         field_ref((*base, "requires", i), name)
+    for i, name in enumerate(action.accepts):
+        field_ref((*base, "accepts", i), name)
     if action.when is not None:
         condition((*base, "when"), action.when)
     moves = bool(action.to) + bool(action.branches)

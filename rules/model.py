@@ -163,6 +163,9 @@ class Action(_Frozen):
     branches: list[Branch] = Field(default_factory=list)
     when: Condition | None = Field(None, description="The action is offered only when this holds.")
     requires: list[Ident] = Field(default_factory=list, description="Fields the actor must fill.")
+    accepts: list[Ident] = Field(
+        default_factory=list, description="Fields the actor may fill (optional entries)."
+    )
     reroute: bool = Field(False, description="The actor chooses the unit (field 'unit').")
     report_to: RoleRefs = Field(
         default_factory=list, description="A progress report to these roles; the case stays."

@@ -12,7 +12,7 @@ from typing import Any
 
 from rules import expr as ex
 from rules.compiler import required_fields
-from rules.evaluator import Decision, FieldValueError, interpret, normalise_fields
+from rules.evaluator import Decision, interpret, normalise_fields
 from rules.model import Branch, Sop
 
 
@@ -42,9 +42,15 @@ class TransitionTable:
                 )
 
     def outcome(
-        self, step: str, roles: Iterable[str], action: str, values: Mapping[str, Any]
+        self,
+        step: str,
+        roles: Iterable[str],
+        action: str,
+        values: Mapping[str, Any],
+        entries: Mapping[str, Any] | None = None,
     ) -> str:
-        """The outcome code (as the compiled rules name it) for normalised field values."""
+        """The outcome code (as the compiled rules name it) for normalised values and entries."""
+        given = values if entries is None else entries
         entry = self._entries.get((step, action))
         if entry is None:
             return f"why:action:{step}" if step in self.sop.steps else "why:step"
@@ -52,7 +58,7 @@ class TransitionTable:
             return f"why:role:{step}:{action}"
         if entry.guard is not None and not ex.evaluate(entry.guard, values):
             return f"why:condition:{step}:{action}"
-        if any(name not in values for name in entry.required):
+        if any(name not in given for name in entry.required):
             return f"why:missing:{step}:{action}"
         for i, branch in enumerate(entry.branches):
             if branch.otherwise or (branch.when is not None and ex.evaluate(branch.when, values)):
@@ -62,13 +68,15 @@ class TransitionTable:
         return f"{'go' if entry.to else 'stay'}:{step}:{action}:-"
 
     def decide(
-        self, step: str, roles: Iterable[str], action: str, fields: Mapping[str, Any] | None = None
+        self,
+        step: str,
+        roles: Iterable[str],
+        action: str,
+        fields: Mapping[str, Any] | None = None,
+        entries: Mapping[str, Any] | None = None,
     ) -> Decision:
         roles = list(roles)
-        try:
-            values = normalise_fields(self.sop, fields or {})
-        except FieldValueError:
-            raise
-        return interpret(
-            self.sop, self.outcome(step, roles, action, values), step, action, values, roles
-        )
+        given = normalise_fields(self.sop, (fields if entries is None else entries) or {})
+        values = {**normalise_fields(self.sop, fields or {}), **given}
+        code = self.outcome(step, roles, action, values, given)
+        return interpret(self.sop, code, step, action, values, roles, given)

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from sop_platform.db import transaction
 from sop_platform.engine import Actor, Grant
-from sop_platform.models import RoleGrant, UserAccount
+from sop_platform.models import RegionRow, RoleGrant, UserAccount
 
 _hasher = PasswordHasher()
 
@@ -58,6 +58,11 @@ def add_user(
     with transaction(engine) as session:
         if session.exec(select(UserAccount).where(UserAccount.username == username)).first():
             raise AccountError(f"user '{username}' already exists")
+        known = set(session.exec(select(RegionRow.id)).all())
+        for g in grants:
+            if g.region not in known:
+                hint = ", ".join(sorted(known)) or "none yet: run `sop publish` first"
+                raise AccountError(f"unknown region '{g.region}' (regions: {hint})")
         user = UserAccount(
             username=username,
             full_name=full_name,

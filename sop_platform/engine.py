@@ -10,18 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Connection, Engine, bindparam, case, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from rules import expr as ex
 from rules.evaluator import CompiledSop, Decision, FieldValueError, normalise_fields
-from rules.loader import BUILTIN_FIELDS
 from rules.model import RoleKind, Sop, Step
 from sop_platform.db import is_sqlite, transaction
 from sop_platform.models import CaseEvent, CaseRow, Reporter, StepVisit
@@ -65,11 +66,13 @@ class IdempotencyMismatch(EngineError):
 
 @dataclass(frozen=True)
 class Grant:
-    """One role a person holds: in a region, and for unit staff, in one unit."""
+    """One role a person holds: in a region; for unit staff, in one unit; for a citizen, on the
+    one case they reported (proved by its tracking link)."""
 
     region: str
     role: str
     unit: str | None = None
+    case_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,14 +81,18 @@ class Actor:
     grants: tuple[Grant, ...]
     user_id: int | None = None
 
-    def roles_for(self, region: str, unit: str | None, sop: Sop) -> list[str]:
-        """The actor's roles that cover a case of this region and unit."""
+    def roles_for(
+        self, region: str, unit: str | None, sop: Sop, case_id: int | None = None
+    ) -> list[str]:
+        """The actor's roles that cover a case of this region and unit (and id, for citizens)."""
         out: list[str] = []
         for g in self.grants:
             if g.region != region or g.role not in sop.roles:
                 continue
             kind = sop.roles[g.role].kind
-            if kind is RoleKind.unit_staff and g.unit is not None and g.unit != unit:
+            if kind is RoleKind.unit_staff and (g.unit is None or g.unit != unit):
+                continue
+            if kind is RoleKind.citizen and (g.case_id is None or g.case_id != case_id):
                 continue
             out.append(g.role)
         return sorted(set(out))
@@ -103,11 +110,20 @@ class ReporterInfo:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def given(self) -> set[str]:
-        present = {k for k in ("name", "nik", "email", "phone") if getattr(self, k)}
+        """The kinds of identity given (blank values do not count)."""
+        present = {k for k in ("name", "nik", "email", "phone") if _filled(getattr(self, k))}
         aliases = {"nik": "nomor_identitas", "phone": "telepon", "name": "nama"}
         present |= {aliases[k] for k in list(present) if k in aliases}
-        present |= {k for k, v in self.extra.items() if v}
+        present |= {k for k, v in self.extra.items() if _filled(v)}
         return present
+
+
+def _filled(value: str | None) -> bool:
+    return value is not None and bool(str(value).strip())
+
+
+def _clean(value: str | None) -> str | None:
+    return str(value).strip() if _filled(value) else None
 
 
 @dataclass(frozen=True)
@@ -191,12 +207,53 @@ class CaseView:
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
-    events: tuple[EventView, ...] = ()
-    visits: tuple[VisitView, ...] = ()
+    history: _History = field(repr=False, compare=False)
+    # The visit the command that returned this view closed (not part of the case's state).
+    left_visit: VisitView | None = field(default=None, compare=False)
+
+    @property
+    def events(self) -> tuple[EventView, ...]:
+        """The case's append-only history (read from the database on first use)."""
+        return self.history.load()[0]
+
+    @property
+    def visits(self) -> tuple[VisitView, ...]:
+        return self.history.load()[1]
 
     @property
     def open_visit(self) -> VisitView | None:
+        if self.history.open_visit is not _UNKNOWN:
+            return self.history.open_visit  # type: ignore[return-value]
         return next((v for v in reversed(self.visits) if v.left_at is None), None)
+
+
+_UNKNOWN = object()
+
+
+class _History:
+    """A case's events and visits: given, or read once when first asked for.
+
+    Commands return a view without reading the whole history back (most callers never need it);
+    the open visit the command created is known without a query.
+    """
+
+    def __init__(
+        self,
+        loader: Callable[[], tuple[tuple[EventView, ...], tuple[VisitView, ...]]] | None,
+        loaded: tuple[tuple[EventView, ...], tuple[VisitView, ...]] | None = None,
+        open_visit: object = _UNKNOWN,
+    ) -> None:
+        self._loader = loader
+        self._loaded = loaded
+        self.open_visit = open_visit
+        self._lock = threading.Lock()
+
+    def load(self) -> tuple[tuple[EventView, ...], tuple[VisitView, ...]]:
+        with self._lock:
+            if self._loaded is None:
+                assert self._loader is not None
+                self._loaded = self._loader()
+            return self._loaded
 
 
 @dataclass(frozen=True)
@@ -210,7 +267,80 @@ class Offer:
     moves: bool
 
 
+@dataclass
+class _Case:
+    """A case row as plain values: read and written with Core statements on the hot path."""
+
+    id: int
+    tracking_number: str
+    region_id: str
+    sop_id: str
+    sop_version: str
+    content_hash: str
+    step: str
+    status: str
+    unit_key: str | None
+    channel: str
+    text: str
+    fields: dict[str, Any]
+    anonymous: bool
+    confidential: bool
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> _Case:
+        return cls(**{name: getattr(row, name) for name in _CASE_COLUMNS})
+
+
+_CASE_COLUMNS = tuple(f.name for f in dataclass_fields(_Case))
+_CASES = CaseRow.__table__  # type: ignore[attr-defined]
+_EVENTS = CaseEvent.__table__  # type: ignore[attr-defined]
+_VISITS = StepVisit.__table__  # type: ignore[attr-defined]
+_REPORTERS = Reporter.__table__  # type: ignore[attr-defined]
+
+# Statements built once; each command only binds its values (as the SQL cache expects).
+_SELECT_CASE = select(*(_CASES.c[name] for name in _CASE_COLUMNS)).where(
+    _CASES.c.id == bindparam("b_id")
+)
+_SELECT_CASE_FOR_UPDATE = _SELECT_CASE.with_for_update()
+_INSERT_EVENT = insert(_EVENTS)
+_INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+_INSERT_VISIT = insert(_VISITS)
+_UPDATE_CASE = (
+    update(_CASES)
+    .where(_CASES.c.id == bindparam("b_id"))
+    .values(
+        step=bindparam("b_step"),
+        status=bindparam("b_status"),
+        unit_key=bindparam("b_unit"),
+        fields=bindparam("b_fields", type_=_CASES.c.fields.type),
+        revision=bindparam("b_revision"),
+        updated_at=bindparam("b_updated", type_=_CASES.c.updated_at.type),
+        closed_at=bindparam("b_closed", type_=_CASES.c.closed_at.type),
+    )
+)
+_CLOSE_VISIT = (
+    update(_VISITS)
+    .where(_VISITS.c.case_id == bindparam("b_id"), _VISITS.c.left_at.is_(None))
+    .values(
+        left_at=bindparam("b_now", type_=_VISITS.c.left_at.type),
+        outcome=case(
+            (_VISITS.c.due_at.is_(None), None),
+            (_VISITS.c.due_at >= bindparam("b_now", type_=_VISITS.c.due_at.type), "met"),
+            else_="breached",
+        ),
+    )
+    .returning(*_VISITS.c)
+)
+
+
 class CaseEngine:
+    """Commands on cases. Each is one transaction: the hot path uses Core statements (one per
+    row written, as a hand-written transaction would) rather than the ORM's unit of work."""
+
     def __init__(self, engine: Engine, registry: Registry, clock: Clock) -> None:
         self.engine = engine
         self.registry = registry
@@ -223,7 +353,7 @@ class CaseEngine:
             row = session.get(CaseRow, case_id)
             if row is None:
                 raise NotFound(f"Kasus {case_id} tidak ditemukan.", f"Case {case_id} not found.")
-            return _view(session, row)
+            return _view(session, _Case.of(row))
 
     def find(self, tracking_number: str) -> CaseView:
         with transaction(self.engine) as session:
@@ -235,7 +365,7 @@ class CaseEngine:
                     f"Nomor pelacakan {tracking_number} tidak ditemukan.",
                     f"Tracking number {tracking_number} not found.",
                 )
-            return _view(session, row)
+            return _view(session, _Case.of(row))
 
     def reporter(self, case_id: int) -> Reporter | None:
         """The reporter's identity; ``None`` for anonymous cases (the row is never read)."""
@@ -257,34 +387,33 @@ class CaseEngine:
         sop = compiled.sop
         fields = self._check_submission(sop, new)
         request_hash = new.request_hash()
-        if new.idempotency_key:
-            existing = self._by_idempotency_key(new.idempotency_key, request_hash)
-            if existing is not None:
-                return existing
         now = self.clock.now()
         try:
             with transaction(self.engine) as session:
-                case_id = self._insert_case(session, compiled, new, fields, request_hash, now)
+                if new.idempotency_key:
+                    existing = self._by_idempotency_key(session, new.idempotency_key, request_hash)
+                    if existing is not None:
+                        return existing
+                return self._insert_case(session, compiled, new, fields, request_hash, now)
         except IntegrityError:
             if new.idempotency_key:  # a concurrent retry with the same key won the race
-                existing = self._by_idempotency_key(new.idempotency_key, request_hash)
+                with transaction(self.engine) as session:
+                    existing = self._by_idempotency_key(session, new.idempotency_key, request_hash)
                 if existing is not None:
                     return existing
             raise
-        return self.get(case_id)
 
-    def _by_idempotency_key(self, key: str, request_hash: str) -> CaseView | None:
-        with transaction(self.engine) as session:
-            row = session.exec(select(CaseRow).where(CaseRow.idempotency_key == key)).first()
-            if row is None:
-                return None
-            if row.request_hash != request_hash:
-                raise IdempotencyMismatch(
-                    "Kunci idempotensi ini sudah dipakai untuk laporan lain.",
-                    "This idempotency key was already used for a different submission.",
-                    case=row.tracking_number,
-                )
-            return _view(session, row)
+    def _by_idempotency_key(self, session: Session, key: str, request_hash: str) -> CaseView | None:
+        row = session.exec(select(CaseRow).where(CaseRow.idempotency_key == key)).first()
+        if row is None:
+            return None
+        if row.request_hash != request_hash:
+            raise IdempotencyMismatch(
+                "Kunci idempotensi ini sudah dipakai untuk laporan lain.",
+                "This idempotency key was already used for a different submission.",
+                case=row.tracking_number,
+            )
+        return _view(session, _Case.of(row), self.engine)
 
     def _check_submission(self, sop: Sop, new: NewCase) -> dict[str, Any]:
         sub = sop.submission
@@ -337,66 +466,74 @@ class CaseEngine:
         fields: dict[str, Any],
         request_hash: str,
         now: datetime,
-    ) -> int:
+    ) -> CaseView:
         sop = compiled.sop
+        conn = session.connection()
         reporter_id = None
-        if new.reporter is not None and not new.anonymous:
-            rep = Reporter(
-                name=new.reporter.name,
-                nik=new.reporter.nik,
-                email=new.reporter.email,
-                phone=new.reporter.phone,
-                extra=dict(new.reporter.extra),
-            )
-            session.add(rep)
-            session.flush()
-            reporter_id = rep.id
+        if new.reporter is not None and not new.anonymous and new.reporter.given():
+            reporter_id = conn.execute(
+                insert(_REPORTERS)
+                .values(
+                    name=_clean(new.reporter.name),
+                    nik=_clean(new.reporter.nik),
+                    email=_clean(new.reporter.email),
+                    phone=_clean(new.reporter.phone),
+                    extra={k: v.strip() for k, v in new.reporter.extra.items() if _filled(v)},
+                )
+                .returning(_REPORTERS.c.id)
+            ).scalar_one()
         unit = route(sop, fields)
         start = sop.steps[sop.start]
-        row = CaseRow(
-            tracking_number=_tracking_number(sop.region, now),
-            region_id=sop.region,
-            sop_id=sop.sop,
-            sop_version=sop.version,
-            content_hash=compiled.content_hash,
-            step=sop.start,
-            status=start.status.value,
-            unit_key=unit,
-            channel=new.channel,
-            text=new.text.strip(),
-            fields=fields,
-            anonymous=new.anonymous,
-            confidential=new.confidential,
-            reporter_id=reporter_id,
-            submitted_by_user_id=new.submitted_by.user_id if new.submitted_by else None,
-            idempotency_key=new.idempotency_key,
-            request_hash=request_hash,
-            revision=1,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-        session.flush()
-        assert row.id is not None
+        values: dict[str, Any] = {
+            "tracking_number": _tracking_number(sop.region, now),
+            "region_id": sop.region,
+            "sop_id": sop.sop,
+            "sop_version": sop.version,
+            "content_hash": compiled.content_hash,
+            "step": sop.start,
+            "status": start.status.value,
+            "unit_key": unit,
+            "channel": new.channel,
+            "text": new.text.strip(),
+            "fields": fields,
+            "anonymous": new.anonymous,
+            "confidential": new.confidential,
+            "revision": 1,
+            "created_at": now,
+            "updated_at": now,
+            "closed_at": None,
+        }
+        case_id = conn.execute(
+            _INSERT_CASE,
+            {
+                **values,
+                "reporter_id": reporter_id,
+                "submitted_by_user_id": new.submitted_by.user_id if new.submitted_by else None,
+                "idempotency_key": new.idempotency_key,
+                "request_hash": request_hash,
+            },
+        ).scalar_one()
+        record = _Case(id=case_id, **values)
         actor = new.submitted_by
-        session.add(
-            CaseEvent(
-                case_id=row.id,
-                seq=1,
-                at=now,
-                kind="submit",
-                actor_user_id=actor.user_id if actor else None,
-                actor_name=actor.name if actor else ("Anonim" if new.anonymous else "Pelapor"),
-                role=sop.submission.by,
-                action="submit",
-                from_step=None,
-                to_step=sop.start,
-                unit_key=unit,
-                payload={"fields": fields, "informs": list(start.informs)},
-            )
+        conn.execute(
+            _INSERT_EVENT,
+            {
+                "case_id": case_id,
+                "seq": 1,
+                "at": now,
+                "kind": "submit",
+                "actor_user_id": actor.user_id if actor else None,
+                "actor_name": actor.name if actor else ("Anonim" if new.anonymous else "Pelapor"),
+                "role": sop.submission.by,
+                "action": "submit",
+                "from_step": None,
+                "to_step": sop.start,
+                "unit_key": unit,
+                "payload": {"fields": fields, "informs": list(start.informs)},
+            },
         )
-        self._enter(session, row, sop, sop.start, now)
-        return row.id
+        entered = self._enter(conn, record, sop, sop.start, now)
+        return _view(session, record, self.engine, open_visit=entered)
 
     # --- acting ---------------------------------------------------------------------------
 
@@ -404,7 +541,7 @@ class CaseEngine:
         view = self.get(case_id)
         compiled = self.registry.by_hash(view.content_hash)
         sop = compiled.sop
-        roles = actor.roles_for(view.region, view.unit, sop)
+        roles = actor.roles_for(view.region, view.unit, sop, view.id)
         offers: list[Offer] = []
         step = sop.steps.get(view.step)
         if step is None or not roles:
@@ -455,37 +592,66 @@ class CaseEngine:
                 )
             compiled = self.registry.by_hash(row.content_hash)
             sop = compiled.sop
-            roles = actor.roles_for(row.region_id, row.unit_key, sop)
-            merged = {**row.fields, **dict(payload or {})}
-            decision = self.registry.evaluator.decide(compiled, row.step, roles, action, merged)
+            roles = actor.roles_for(row.region_id, row.unit_key, sop, row.id)
+            entries = self._entries(sop, row.step, action, payload or {})
+            fields = dict(row.fields)
+            decision = self.registry.evaluator.decide(
+                compiled, row.step, roles, action, fields, entries
+            )
             if not decision.allowed:
-                raise self._refusal(compiled, row, actor, action, merged, decision)
-            self._apply(session, row, sop, actor, roles, action, decision, payload or {})
-            session.flush()
-            return _view(session, row)
+                raise self._refusal(compiled, row, actor, action, fields, entries, decision)
+            conn = session.connection()
+            entered, left = self._apply(conn, row, sop, actor, roles, action, decision, entries)
+            open_visit = entered if decision.moves else _UNKNOWN
+            return _view(session, row, self.engine, open_visit=open_visit, left_visit=left)
 
-    def _lock_case(self, session: Session, case_id: int) -> CaseRow:
-        query = select(CaseRow).where(CaseRow.id == case_id)
-        if not is_sqlite(self.engine):  # SQLite: BEGIN IMMEDIATE already holds the write lock
-            query = query.with_for_update()
-        row = session.exec(query).first()
-        if row is None:
+    @staticmethod
+    def _entries(
+        sop: Sop, step_id: str, action_name: str, payload: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """What the actor filled in, limited to what the action takes (``requires``, ``accepts``,
+        ``unit`` when re-routing). Anything else is refused: an action never overwrites the
+        citizen's submitted fields or the case's unit by the way."""
+        step = sop.steps.get(step_id)
+        action = step.actions.get(action_name) if step else None
+        if action is None:
+            return dict(payload)  # the evaluator says why the action is not possible here
+        taken = set(action.requires) | set(action.accepts) | ({"unit"} if action.reroute else set())
+        extra = sorted(k for k, v in payload.items() if k not in taken and v not in (None, ""))
+        if extra:
+            names = ", ".join(extra)
+            label = action.label or action_name
+            raise Refused(
+                f"Isian {names} tidak dipakai pada tindakan '{label}'.",
+                f"Entry {names} is not taken by action '{label}'.",
+                reason="invalid_field",
+            )
+        return {k: v for k, v in payload.items() if k in taken}
+
+    def _lock_case(self, session: Session, case_id: int) -> _Case:
+        # SQLite: BEGIN IMMEDIATE already holds the write lock; PostgreSQL locks the row.
+        query = _SELECT_CASE if is_sqlite(self.engine) else _SELECT_CASE_FOR_UPDATE
+        found = session.connection().execute(query, {"b_id": case_id}).mappings().first()
+        if found is None:
             raise NotFound(f"Kasus {case_id} tidak ditemukan.", f"Case {case_id} not found.")
-        return row
+        return _Case(**found)
 
     def _refusal(
         self,
         compiled: CompiledSop,
-        row: CaseRow,
+        row: _Case,
         actor: Actor,
         action: str,
-        merged: Mapping[str, Any],
+        fields: Mapping[str, Any],
+        entries: Mapping[str, Any],
         decision: Decision,
     ) -> Refused:
         if decision.reason == "not_your_role":
             # Would the actor's roles allow it in another unit? Then say it is a matter of scope.
             anywhere = actor.roles_anywhere(row.region_id)
-            wider = self.registry.evaluator.decide(compiled, row.step, anywhere, action, merged)
+            wider = self.registry.evaluator.decide(
+                compiled, row.step, anywhere, action, fields, entries
+            )
             if wider.allowed or wider.reason == "missing_fields":
                 unit = self.registry.region(row.region_id).units.get(row.unit_key or "")
                 name = unit.name if unit else "-"
@@ -504,21 +670,22 @@ class CaseEngine:
 
     def _apply(
         self,
-        session: Session,
-        row: CaseRow,
+        conn: Connection,
+        row: _Case,
         sop: Sop,
         actor: Actor,
         roles: Sequence[str],
         action_name: str,
         decision: Decision,
-        payload: Mapping[str, Any],
-    ) -> None:
+        entries: Mapping[str, Any],
+    ) -> tuple[VisitView | None, VisitView | None]:
+        """Write the decided change; return the visit entered and the one left (if it moved)."""
         now = self.clock.now()
         step = sop.steps[row.step]
         action = step.actions[action_name]
         allowed = set(sop.action_roles(step, action))
         role = next(r for r in roles if r in allowed)
-        entries = normalise_fields(sop, payload)
+        entries = normalise_fields(sop, entries)  # typed as declared
         kind = "transition" if decision.moves else ("report" if action.report_to else "record")
         if action.reroute:
             new_unit = str(entries.get("unit", ""))
@@ -530,8 +697,11 @@ class CaseEngine:
                     reason="invalid_field",
                 )
             row.unit_key = new_unit
-        stored = {k: v for k, v in entries.items() if k in sop.fields or k in BUILTIN_FIELDS}
-        row.fields = {**row.fields, **stored}
+        # The SOP's own fields (e.g. a decision like `teratasi`) are kept on the case; built-in
+        # entries (alasan, jawaban, ...) and the unit live in the event only.
+        stored = {k: v for k, v in entries.items() if k in sop.fields}
+        if stored:
+            row.fields = {**row.fields, **stored}
         from_step = row.step
         row.revision += 1
         row.updated_at = now
@@ -540,39 +710,56 @@ class CaseEngine:
             event_payload["report_to"] = list(action.report_to)
         if decision.branch is not None:
             event_payload["branch"] = decision.branch
+        entered: VisitView | None = None
+        left: VisitView | None = None
         if decision.moves and decision.to is not None:
-            self._leave(session, row, now)
+            left = self._leave(conn, row, now)
             row.step = decision.to
             target = sop.steps[decision.to]
             row.status = target.status.value
             row.closed_at = now if target.terminal else None
             if target.informs:
                 event_payload["informs"] = list(target.informs)
-            self._enter(session, row, sop, decision.to, now)
-        assert row.id is not None
-        session.add(
-            CaseEvent(
-                case_id=row.id,
-                seq=row.revision,
-                at=now,
-                kind=kind,
-                actor_user_id=actor.user_id,
-                actor_name=actor.name,
-                role=role,
-                action=action_name,
-                from_step=from_step,
-                to_step=row.step,
-                unit_key=row.unit_key,
-                payload=event_payload,
-            )
+            entered = self._enter(conn, row, sop, decision.to, now)
+        conn.execute(
+            _INSERT_EVENT,
+            {
+                "case_id": row.id,
+                "seq": row.revision,
+                "at": now,
+                "kind": kind,
+                "actor_user_id": actor.user_id,
+                "actor_name": actor.name,
+                "role": role,
+                "action": action_name,
+                "from_step": from_step,
+                "to_step": row.step,
+                "unit_key": row.unit_key,
+                "payload": event_payload,
+            },
         )
-        session.add(row)
+        conn.execute(
+            _UPDATE_CASE,
+            {
+                "b_id": row.id,
+                "b_step": row.step,
+                "b_status": row.status,
+                "b_unit": row.unit_key,
+                "b_fields": row.fields,
+                "b_revision": row.revision,
+                "b_updated": row.updated_at,
+                "b_closed": row.closed_at,
+            },
+        )
+        return entered, left
 
     # --- step visits ----------------------------------------------------------------------
 
-    def _enter(self, session: Session, row: CaseRow, sop: Sop, step_id: str, now: datetime) -> None:
+    def _enter(
+        self, conn: Connection, row: _Case, sop: Sop, step_id: str, now: datetime
+    ) -> VisitView | None:
+        """Open a visit of the step (closed at once for an end step); return it while open."""
         step: Step = sop.steps[step_id]
-        assert row.id is not None
         role_kind = sop.roles[step.by].kind if step.by and step.by in sop.roles else None
         due = clock = version = None
         if step.limit is not None and not step.terminal:
@@ -580,31 +767,53 @@ class CaseEngine:
             clock = step.effective_clock
             due = calendar.due(now, step.limit, clock)
             version = calendar.version
-        session.add(
-            StepVisit(
-                case_id=row.id,
-                step=step_id,
-                role=step.by,
-                unit_key=row.unit_key if role_kind is RoleKind.unit_staff else None,
-                entered_at=now,
-                left_at=now if step.terminal else None,
-                due_at=due,
-                limit_text=step.limit.text if step.limit else None,
-                clock=clock.value if clock else None,
-                calendar_version=version,
-            )
+        visit = VisitView(
+            step=step_id,
+            role=step.by,
+            unit=row.unit_key if role_kind is RoleKind.unit_staff else None,
+            entered_at=now,
+            left_at=now if step.terminal else None,
+            due_at=due,
+            limit_text=step.limit.text if step.limit else None,
+            clock=clock.value if clock else None,
+            calendar_version=version,
+            outcome=None,
         )
+        conn.execute(
+            _INSERT_VISIT,
+            {
+                "case_id": row.id,
+                "step": visit.step,
+                "role": visit.role,
+                "unit_key": visit.unit,
+                "entered_at": visit.entered_at,
+                "left_at": visit.left_at,
+                "due_at": visit.due_at,
+                "limit_text": visit.limit_text,
+                "clock": visit.clock,
+                "calendar_version": visit.calendar_version,
+                "outcome": None,
+            },
+        )
+        return visit if visit.left_at is None else None
 
-    def _leave(self, session: Session, row: CaseRow, now: datetime) -> None:
-        visit = session.exec(
-            select(StepVisit).where(StepVisit.case_id == row.id, col(StepVisit.left_at).is_(None))
-        ).first()
-        if visit is None:
-            return
-        visit.left_at = now
-        if visit.due_at is not None:
-            visit.outcome = "met" if now <= visit.due_at else "breached"
-        session.add(visit)
+    def _leave(self, conn: Connection, row: _Case, now: datetime) -> VisitView | None:
+        """Close the open visit, met or breached, in one UPDATE ... RETURNING."""
+        closed = conn.execute(_CLOSE_VISIT, {"b_id": row.id, "b_now": now}).mappings().first()
+        if closed is None:
+            return None
+        return VisitView(
+            closed["step"],
+            closed["role"],
+            closed["unit_key"],
+            closed["entered_at"],
+            closed["left_at"],
+            closed["due_at"],
+            closed["limit_text"],
+            closed["clock"],
+            closed["calendar_version"],
+            closed["outcome"],
+        )
 
 
 def route(sop: Sop, fields: Mapping[str, Any]) -> str | None:
@@ -623,16 +832,69 @@ def _tracking_number(region: str, now: datetime) -> str:
     return f"{region[:3].upper()}-{now:%y%m%d}-{suffix}"
 
 
-def _view(session: Session, row: CaseRow) -> CaseView:
-    assert row.id is not None
+def _event_view(e: CaseEvent) -> EventView:
+    return EventView(
+        e.seq,
+        e.at,
+        e.kind,
+        e.actor_name,
+        e.role,
+        e.action,
+        e.from_step,
+        e.to_step,
+        e.unit_key,
+        dict(e.payload),
+    )
+
+
+def _visit_view(v: StepVisit) -> VisitView:
+    return VisitView(
+        v.step,
+        v.role,
+        v.unit_key,
+        v.entered_at,
+        v.left_at,
+        v.due_at,
+        v.limit_text,
+        v.clock,
+        v.calendar_version,
+        v.outcome,
+    )
+
+
+def _read_history(
+    session: Session, case_id: int
+) -> tuple[tuple[EventView, ...], tuple[VisitView, ...]]:
     events = session.exec(
-        select(CaseEvent).where(CaseEvent.case_id == row.id).order_by(col(CaseEvent.seq))
+        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.seq))
     ).all()
     visits = session.exec(
-        select(StepVisit).where(StepVisit.case_id == row.id).order_by(col(StepVisit.id))
+        select(StepVisit).where(StepVisit.case_id == case_id).order_by(col(StepVisit.id))
     ).all()
+    return tuple(map(_event_view, events)), tuple(map(_visit_view, visits))
+
+
+def _view(
+    session: Session,
+    row: _Case,
+    engine: Engine | None = None,
+    open_visit: object = _UNKNOWN,
+    left_visit: VisitView | None = None,
+) -> CaseView:
+    """The case as a plain snapshot. With ``engine``, its history is read later, on demand;
+    without, it is read now in ``session``."""
+    case_id = row.id
+    if engine is None:
+        history = _History(None, _read_history(session, case_id))
+    else:
+
+        def loader() -> tuple[tuple[EventView, ...], tuple[VisitView, ...]]:
+            with transaction(engine) as later:
+                return _read_history(later, case_id)
+
+        history = _History(loader, None, open_visit)
     return CaseView(
-        id=row.id,
+        id=case_id,
         tracking_number=row.tracking_number,
         region=row.region_id,
         sop_id=row.sop_id,
@@ -650,36 +912,8 @@ def _view(session: Session, row: CaseRow) -> CaseView:
         created_at=row.created_at,
         updated_at=row.updated_at,
         closed_at=row.closed_at,
-        events=tuple(
-            EventView(
-                e.seq,
-                e.at,
-                e.kind,
-                e.actor_name,
-                e.role,
-                e.action,
-                e.from_step,
-                e.to_step,
-                e.unit_key,
-                dict(e.payload),
-            )
-            for e in events
-        ),
-        visits=tuple(
-            VisitView(
-                v.step,
-                v.role,
-                v.unit_key,
-                v.entered_at,
-                v.left_at,
-                v.due_at,
-                v.limit_text,
-                v.clock,
-                v.calendar_version,
-                v.outcome,
-            )
-            for v in visits
-        ),
+        history=history,
+        left_visit=left_visit,
     )
 
 

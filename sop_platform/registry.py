@@ -8,6 +8,7 @@ definition files (an old one) is still compiled from its stored copy for as long
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,8 @@ from rules.model import Region, Sop
 from sop_platform.db import transaction
 from sop_platform.models import RegionRow, SopDefinitionRow, UnitRow
 from sop_platform.timekeeping import WorkingCalendar
+
+LATEST_TTL = 5.0  # seconds
 
 
 class PublishError(ValueError):
@@ -45,6 +48,7 @@ class Registry:
         self.evaluator = evaluator or Evaluator()
         self._calendars = {rid: WorkingCalendar(r.calendar) for rid, r in catalog.regions.items()}
         self._by_hash: dict[str, CompiledSop] = {}
+        self._latest: dict[str, tuple[float, CompiledSop]] = {}
         self._lock = threading.Lock()
         for loaded in catalog.sops.values():
             self._by_hash[loaded.content_hash] = self.evaluator.register(loaded)
@@ -63,6 +67,8 @@ class Registry:
         """Record regions, units and every SOP version of the catalog (idempotent)."""
         added: list[tuple[str, str]] = []
         unchanged: list[tuple[str, str]] = []
+        with self._lock:
+            self._latest.clear()
         with transaction(self.engine) as session:
             for rid, region in self.catalog.regions.items():
                 row = session.get(RegionRow, rid)
@@ -113,7 +119,22 @@ class Registry:
         return PublishResult(tuple(added), tuple(unchanged))
 
     def latest(self, sop_id: str) -> CompiledSop:
-        """The newest published version of an SOP."""
+        """The newest published version of an SOP.
+
+        Remembered for a few seconds: a version published by another process reaches new cases
+        here within ``LATEST_TTL`` seconds (at once when published through this registry).
+        """
+        now = time.monotonic()
+        with self._lock:
+            cached = self._latest.get(sop_id)
+        if cached is not None and now - cached[0] < LATEST_TTL:
+            return cached[1]
+        compiled = self._latest_from_db(sop_id)
+        with self._lock:
+            self._latest[sop_id] = (now, compiled)
+        return compiled
+
+    def _latest_from_db(self, sop_id: str) -> CompiledSop:
         with transaction(self.engine) as session:
             rows = session.exec(
                 select(SopDefinitionRow).where(SopDefinitionRow.sop_id == sop_id)

@@ -21,9 +21,10 @@ A scenario file (``sop_definitions/<region>/scenarios/*.yaml``)::
         do: ambil
         refused: not_your_role           # the engine must refuse, with this reason
 
-``expect`` may check ``step``, ``status``, ``unit``, ``due`` (local time, or null), ``previous``
-(met / breached: the visit just left), ``overdue`` (true when the open step is past due now) and
-``fields``. Every case is read back from the database after every step.
+``expect`` may check ``step``, ``status``, ``unit``, ``due`` (local time; ``no_due: true`` for
+none), ``previous`` (met / breached: the visit just left), ``overdue`` (true when the open step is
+past due now), ``fields`` (the case's own fields) and ``entries`` (what the last action recorded).
+Every case is read back from the database after every step.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class Expect(_Strict):
     previous: str | None = None
     overdue: bool | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
+    entries: dict[str, Any] = Field(
+        default_factory=dict, description="What the last action recorded (its event's entries)."
+    )
 
 
 class SubmitSpec(_Strict):
@@ -166,6 +170,9 @@ class ScenarioRunner:
             self._run(spec, located)
         except ScenarioFailure as failure:
             return ScenarioResult(spec.scenario, str(path), False, str(failure))
+        except Exception as exc:
+            message = f"{path}: the scenario could not run: {type(exc).__name__}: {exc}"
+            return ScenarioResult(spec.scenario, str(path), False, message)
         return ScenarioResult(spec.scenario, str(path), True)
 
     # --- running --------------------------------------------------------------------------
@@ -215,7 +222,11 @@ class ScenarioRunner:
                     raise ScenarioFailure(
                         f"{src.file}:{src.where(base)[0]}: 'do' needs 'as: <role>'"
                     )
-                actor = Actor(f"{step.as_} (skenario)", (Grant(sop.region, step.as_, step.unit),))
+                unit = step.unit or case.unit
+                actor = Actor(
+                    f"{step.as_} (skenario)",
+                    (Grant(sop.region, step.as_, unit, case_id=case.id),),
+                )
                 before = self.cases.get(case.id)
                 try:
                     case = self.cases.act(case.id, actor, step.do, step.with_)
@@ -281,7 +292,7 @@ class ScenarioRunner:
             "previous": previous,
             "overdue": bool(visit and visit.due_at and self.clock.now() > visit.due_at),
         }
-        wanted = expect.model_dump(exclude_defaults=True, exclude={"fields", "no_due"})
+        wanted = expect.model_dump(exclude_defaults=True, exclude={"fields", "entries", "no_due"})
         if expect.no_due:
             wanted["due"] = None
         for key, value in wanted.items():
@@ -297,6 +308,14 @@ class ScenarioRunner:
                 raise ScenarioFailure(
                     f"{src.file}:{line}: expected field {key} = {value!r}, "
                     f"got {case.fields.get(key)!r}"
+                )
+        recorded = self.cases.get(case.id).events[-1].payload.get("entries", {})
+        for key, value in expect.entries.items():
+            if recorded.get(key) != value:
+                line, _ = src.where((*path, "entries", key))
+                raise ScenarioFailure(
+                    f"{src.file}:{line}: expected the last action to record {key} = {value!r}, "
+                    f"got {recorded.get(key)!r}"
                 )
 
 
