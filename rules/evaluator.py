@@ -156,6 +156,14 @@ def _coerce(name: str, spec: CaseField, value: Any) -> Any:
     return text
 
 
+def prepare(
+    sop: Sop, fields: Mapping[str, Any] | None, entries: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The values conditions read (fields with entries laid over) and the entries themselves."""
+    given = normalise_fields(sop, (fields if entries is None else entries) or {})
+    return {**normalise_fields(sop, fields or {}), **given}, given
+
+
 class _QuietHost(_dr.Host):
     """A durable_rules host without its background timer threads.
 
@@ -244,8 +252,7 @@ class Evaluator:
         """
         sop = compiled.sop
         try:
-            given = normalise_fields(sop, (fields if entries is None else entries) or {})
-            values = {**normalise_fields(sop, fields or {}), **given}
+            values, given = prepare(sop, fields, entries)
         except FieldValueError as err:
             msg_id, msg_en = _message("invalid_field", field=err.name, problem=err.problem)
             return Decision(

@@ -12,7 +12,7 @@ from typing import Any
 
 from rules import expr as ex
 from rules.compiler import required_fields
-from rules.evaluator import Decision, interpret, normalise_fields
+from rules.evaluator import Decision, interpret, prepare
 from rules.model import Branch, Sop
 
 
@@ -76,7 +76,6 @@ class TransitionTable:
         entries: Mapping[str, Any] | None = None,
     ) -> Decision:
         roles = list(roles)
-        given = normalise_fields(self.sop, (fields if entries is None else entries) or {})
-        values = {**normalise_fields(self.sop, fields or {}), **given}
+        values, given = prepare(self.sop, fields, entries)
         code = self.outcome(step, roles, action, values, given)
         return interpret(self.sop, code, step, action, values, roles, given)
