@@ -19,7 +19,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from rules import expr as ex
-from rules.limits import Clock, Unit
+from rules.limits import Clock, Limit, Unit
 from rules.model import (
     Action,
     CaseField,
@@ -424,6 +424,14 @@ def check_sop(sop: Sop, region: Region | None, src: Located) -> list[Problem]:
             role_ref((*base, "by"), step.by)
         for i, r in enumerate(step.informs):
             role_ref((*base, "informs", i), r)
+        if step.pauses and step.limit is None:
+            out.append(
+                src.problem(
+                    (*base, "pauses"),
+                    f"step '{sid}' declares pause reasons but has no limit to pause",
+                    "add a limit or remove 'pauses'",
+                )
+            )
         out.extend(_clock_problems(step, src, base))
         if step.terminal:
             if step.actions:
@@ -502,6 +510,37 @@ def check_sop(sop: Sop, region: Region | None, src: Located) -> list[Problem]:
                     "write e.g. '1 minggu' or '7 hari'",
                 )
             )
+    # Escalation and interventions.
+    if sop.escalation is not None:
+        previous = -1
+        for i, rung in enumerate(sop.escalation.ladder):
+            for j, r in enumerate(rung.to):
+                role_ref(("escalation", "ladder", i, "to", j), r)
+            minutes = _minutes(rung.after)
+            if minutes <= previous:
+                out.append(
+                    src.problem(
+                        ("escalation", "ladder", i, "after"),
+                        "each rung of the ladder must come later than the one before",
+                        "order the rungs by their 'after'",
+                    )
+                )
+            previous = minutes
+        if sorted(set(sop.escalation.warn_at)) != list(sop.escalation.warn_at):
+            out.append(
+                src.problem(
+                    ("escalation", "warn_at"),
+                    "warnings must be listed from the earliest, each once",
+                    "e.g. [50%, 80%]",
+                )
+            )
+        if not any(s.limit for s in steps.values()):
+            out.append(
+                src.problem(("escalation",), "escalation is declared but no step has a limit")
+            )
+    if sop.interventions is not None:
+        for i, r in enumerate(sop.interventions.by):
+            role_ref(("interventions", "by", i), r)
     # Declared total.
     out.extend(_total_problems(sop, src))
     return out
@@ -759,6 +798,10 @@ def _reach(start: str, edges: dict[str, set[str]]) -> set[str]:
                 seen.add(nxt)
                 todo.append(nxt)
     return seen
+
+
+def _minutes(limit: Limit) -> int:
+    return limit.amount if limit.unit is Unit.minute else limit.amount * 24 * 60
 
 
 def _total_problems(sop: Sop, src: Located) -> list[Problem]:

@@ -189,6 +189,10 @@ class Step(_Frozen):
     outside_system: bool = Field(
         False, description="Done in another system (e.g. national LAPOR!); arrives by API."
     )
+    pauses: dict[Ident, str] = Field(
+        default_factory=dict,
+        description="Reasons the step's clock may stop (id: label), e.g. waiting for documents.",
+    )
 
     @property
     def terminal(self) -> bool:
@@ -199,6 +203,48 @@ class Step(_Frozen):
         if self.clock is not None:
             return self.clock
         return self.limit.default_clock() if self.limit else Clock.calendar
+
+
+def _percent(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            return float(value.strip()[:-1])
+        except ValueError:
+            raise ValueError(f"write a share of the limit as e.g. '80%', not '{value}'") from None
+    return value
+
+
+Percent = Annotated[
+    float,
+    BeforeValidator(_percent),
+    Field(gt=0, lt=100),
+    WithJsonSchema({"type": "string", "description": 'A share of the limit, e.g. "80%"'}),
+]
+
+
+class Rung(_Frozen):
+    """One rung of the escalation ladder: who is told, how long after the deadline."""
+
+    after: LimitText = Field(description="Time after the deadline, e.g. '0 menit', '1 jam'.")
+    to: RoleRefs = Field(description="Roles that receive the escalation in their queue.")
+    label: str | None = None
+
+
+class Escalation(_Frozen):
+    """A region's escalation policy for one SOP (opt-in): warnings before, a ladder after."""
+
+    warn_at: list[Percent] = Field(
+        default_factory=list, description="Warn the responsible role at these shares of the limit."
+    )
+    ladder: list[Rung] = Field(default_factory=list)
+    note: str | None = None
+
+
+class Interventions(_Frozen):
+    """Who may intervene in a case (re-assign, force a step, add an instruction)."""
+
+    by: RoleRefs = Field(description="Roles allowed to intervene, always with a reason.")
+    note: str | None = None
 
 
 class Route(_Frozen):
@@ -246,6 +292,8 @@ class Sop(_Frozen):
     start: Ident
     steps: dict[Ident, Step]
     obligations: dict[Ident, Obligation] = Field(default_factory=dict)
+    escalation: Escalation | None = None
+    interventions: Interventions | None = None
 
     def domains(self, unit_ids: list[str] | None = None) -> dict[str, ex.Domain]:
         """Value domains of the declared fields, for the static checks on conditions."""

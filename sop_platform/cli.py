@@ -138,11 +138,15 @@ def cmd_publish(args: argparse.Namespace) -> int:
         return 1
     engine = _db()
     upgrade(engine)
+    registry = Registry(engine, catalog)
     try:
-        result = Registry(engine, catalog).publish(SystemClock().now())
+        result = registry.publish(SystemClock().now())
     except PublishError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    from sop_platform.obligations import start_clocks
+
+    start_clocks(engine, registry, SystemClock().now())
     for sop_id, version in result.added:
         print(f"published {sop_id} {version}")
     for sop_id, version in result.unchanged:
@@ -194,6 +198,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for login in logins:
         unit = f" @ {login.unit}" if login.unit else ""
         print(f"  {login.username:<42} {login.title}{unit}")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run the deadline sweeper: warnings, breaches, escalations, missed obligations."""
+    import logging
+    import threading
+
+    from sop_platform.migrate import upgrade
+    from sop_platform.obligations import start_clocks
+    from sop_platform.registry import Registry
+    from sop_platform.sweeper import Sweeper, run_forever
+
+    catalog = _load_ok(None)
+    if catalog is None:
+        return 1
+    engine = _db()
+    upgrade(engine)
+    clock = SystemClock()
+    registry = Registry(engine, catalog)
+    registry.publish(clock.now())
+    start_clocks(engine, registry, clock.now())
+    sweeper = Sweeper(engine, registry, clock)
+    if args.once:
+        result = sweeper.tick()
+        print(
+            f"warnings {result.warnings}, breaches {result.breaches}, "
+            f"escalations {result.escalations}, obligations missed {result.obligations_missed}"
+        )
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    try:
+        run_forever(sweeper, stop, args.interval)
+    except KeyboardInterrupt:
+        stop.set()
     return 0
 
 
@@ -262,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the password from standard input (default: generate and print one)",
     )
     p.set_defaults(func=cmd_user_add)
+
+    p = sub.add_parser("sweep", help="run the deadline sweeper (warnings, breaches, escalations)")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
         "demo", help="load the seed SOPs, units and one login per role; print logins"

@@ -19,6 +19,7 @@ from sop_platform.db import transaction
 from sop_platform.engine import Grant
 from sop_platform.migrate import upgrade
 from sop_platform.models import UserAccount
+from sop_platform.obligations import start_clocks
 from sop_platform.registry import Registry
 
 DEMO_PASSWORD = "demo-sop-2025"
@@ -65,6 +66,7 @@ def set_up(engine: Engine, catalog: Catalog, now: datetime) -> tuple[Registry, l
     upgrade(engine)
     registry = Registry(engine, catalog)
     registry.publish(now)
+    start_clocks(engine, registry, now)
     logins: list[DemoLogin] = []
     with transaction(engine) as session:
         existing = set(session.exec(select(UserAccount.username)).all())

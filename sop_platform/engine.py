@@ -24,8 +24,18 @@ from sqlmodel import Session, col, select
 from rules import expr as ex
 from rules.evaluator import CompiledSop, Decision, FieldValueError, normalise_fields
 from rules.model import RoleKind, Sop, Step
+from sop_platform import outbox
 from sop_platform.db import is_sqlite, transaction
-from sop_platform.models import CaseEvent, CaseRow, Reporter, StepVisit
+from sop_platform.deadlines import next_check
+from sop_platform.models import (
+    CaseEvent,
+    CaseRow,
+    EscalationTask,
+    Reporter,
+    StepVisit,
+    VisitPause,
+)
+from sop_platform.outbox import STATUS_WORDS
 from sop_platform.registry import Registry
 from sop_platform.timekeeping import Clock
 
@@ -289,6 +299,7 @@ class _Case:
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    reporter_id: int | None
 
     @classmethod
     def of(cls, row: Any) -> _Case:
@@ -300,6 +311,8 @@ _CASES = CaseRow.__table__  # type: ignore[attr-defined]
 _EVENTS = CaseEvent.__table__  # type: ignore[attr-defined]
 _VISITS = StepVisit.__table__  # type: ignore[attr-defined]
 _REPORTERS = Reporter.__table__  # type: ignore[attr-defined]
+_PAUSES = VisitPause.__table__  # type: ignore[attr-defined]
+_TASKS = EscalationTask.__table__  # type: ignore[attr-defined]
 
 # Statements built once; each command only binds its values (as the SQL cache expects).
 _SELECT_CASE = select(*(_CASES.c[name] for name in _CASE_COLUMNS)).where(
@@ -502,12 +515,12 @@ class CaseEngine:
             "created_at": now,
             "updated_at": now,
             "closed_at": None,
+            "reporter_id": reporter_id,
         }
         case_id = conn.execute(
             _INSERT_CASE,
             {
                 **values,
-                "reporter_id": reporter_id,
                 "submitted_by_user_id": new.submitted_by.user_id if new.submitted_by else None,
                 "idempotency_key": new.idempotency_key,
                 "request_hash": request_hash,
@@ -533,6 +546,9 @@ class CaseEngine:
             },
         )
         entered = self._enter(conn, record, sop, sop.start, now)
+        outbox.write(
+            conn, self._notices(record, sop, sop.start, entered, now, status_changed=False)
+        )
         return _view(session, record, self.engine, open_visit=entered)
 
     # --- acting ---------------------------------------------------------------------------
@@ -604,6 +620,334 @@ class CaseEngine:
             entered, left = self._apply(conn, row, sop, actor, roles, action, decision, entries)
             open_visit = entered if decision.moves else _UNKNOWN
             return _view(session, row, self.engine, open_visit=open_visit, left_visit=left)
+
+    # --- pauses and interventions ---------------------------------------------------------
+
+    def pause(self, case_id: int, actor: Actor, reason: str, note: str | None = None) -> CaseView:
+        """Stop the clock of the case's current step, for one of the reasons the step declares."""
+        with transaction(self.engine) as session:
+            conn = session.connection()
+            row = self._lock_case(session, case_id)
+            sop = self.registry.by_hash(row.content_hash).sop
+            step = sop.steps.get(row.step)
+            self._require_step_role(row, sop, actor)
+            if step is None or reason not in step.pauses:
+                choices = ", ".join(f"{k} ({v})" for k, v in (step.pauses if step else {}).items())
+                raise Refused(
+                    f"Tahap ini tidak dapat dijeda dengan alasan '{reason}'"
+                    + (f"; pilihan: {choices}." if choices else "; tahap ini tidak dapat dijeda."),
+                    f"This step cannot be paused for '{reason}'"
+                    + (f"; choices: {choices}." if choices else "; it cannot be paused."),
+                    reason="invalid_field",
+                )
+            visit = self._open_visit(conn, row.id)
+            if visit is None or visit["paused_at"] is not None:
+                raise Refused(
+                    "Jam tahap ini sudah berhenti.",
+                    "This step's clock is already stopped.",
+                    reason="already_paused",
+                )
+            now = self.clock.now()
+            conn.execute(
+                update(_VISITS)
+                .where(_VISITS.c.id == visit["id"])
+                .values(paused_at=now, paused_reason=reason, next_check_at=None)
+            )
+            conn.execute(
+                insert(_PAUSES),
+                {
+                    "visit_id": visit["id"],
+                    "case_id": row.id,
+                    "reason": reason,
+                    "paused_at": now,
+                    "resumed_at": None,
+                    "paused_by": actor.name,
+                    "resumed_by": None,
+                    "shifted_minutes": None,
+                },
+            )
+            row.status = "waiting"
+            self._system_change(conn, row, actor, "pause", {"reason": reason, "note": note}, now)
+            return _view(session, row, self.engine)
+
+    def resume(self, case_id: int, actor: Actor, note: str | None = None) -> CaseView:
+        """Restart the clock; the deadline moves by the paused span on the step's own clock."""
+        with transaction(self.engine) as session:
+            conn = session.connection()
+            row = self._lock_case(session, case_id)
+            sop = self.registry.by_hash(row.content_hash).sop
+            self._require_step_role(row, sop, actor)
+            visit = self._open_visit(conn, row.id)
+            if visit is None or visit["paused_at"] is None:
+                raise Refused(
+                    "Jam tahap ini tidak sedang berhenti.",
+                    "This step's clock is not stopped.",
+                    reason="not_paused",
+                )
+            now = self.clock.now()
+            step = sop.steps[row.step]
+            calendar = self.registry.calendar(row.region_id)
+            due = visit["due_at"]
+            new_due = (
+                calendar.resumed_due(due, visit["paused_at"], now, step.effective_clock)
+                if due is not None
+                else None
+            )
+            shifted = (new_due - due).total_seconds() / 60 if new_due and due else 0.0
+            check = next_check(
+                sop,
+                step,
+                entered_at=visit["entered_at"],
+                due_at=new_due,
+                warnings_sent=visit["warnings_sent"],
+                breached=visit["breached_at"] is not None,
+                escalation_level=visit["escalation_level"],
+                calendar=calendar,
+            )
+            conn.execute(
+                update(_VISITS)
+                .where(_VISITS.c.id == visit["id"])
+                .values(paused_at=None, paused_reason=None, due_at=new_due, next_check_at=check)
+            )
+            conn.execute(
+                update(_PAUSES)
+                .where(_PAUSES.c.visit_id == visit["id"], _PAUSES.c.resumed_at.is_(None))
+                .values(resumed_at=now, resumed_by=actor.name, shifted_minutes=shifted)
+            )
+            row.status = step.status.value
+            payload = {
+                "reason": visit["paused_reason"],
+                "note": note,
+                "shifted_minutes": shifted,
+                "due_at": new_due.isoformat() if new_due else None,
+            }
+            self._system_change(conn, row, actor, "resume", payload, now)
+            return _view(session, row, self.engine)
+
+    def intervene(
+        self,
+        case_id: int,
+        actor: Actor,
+        kind: str,
+        reason: str,
+        *,
+        unit: str | None = None,
+        to_step: str | None = None,
+        instruction: str | None = None,
+    ) -> CaseView:
+        """An intervention by a role the SOP names: re-assign the unit, force a step, or add an
+        instruction. Always with a reason; always an audited event."""
+        with transaction(self.engine) as session:
+            conn = session.connection()
+            row = self._lock_case(session, case_id)
+            sop = self.registry.by_hash(row.content_hash).sop
+            allowed = set(sop.interventions.by) if sop.interventions else set()
+            roles = sorted(allowed & set(actor.roles_anywhere(row.region_id)))
+            if not roles:
+                names = ", ".join(sop.roles[r].title or r for r in sorted(allowed)) or "-"
+                raise Refused(
+                    f"Intervensi pada SOP ini hanya oleh: {names}.",
+                    f"Only these roles may intervene in this SOP: {names}.",
+                    reason="not_your_role",
+                )
+            if not reason or not reason.strip():
+                raise Refused(
+                    "Alasan intervensi wajib diisi.",
+                    "An intervention needs a reason.",
+                    reason="missing_fields",
+                    missing=["alasan"],
+                )
+            now = self.clock.now()
+            region = self.registry.region(row.region_id)
+            payload: dict[str, Any] = {
+                "kind": kind,
+                "reason": reason.strip(),
+                "from_unit": row.unit_key,
+                "from_step": row.step,
+            }
+            notices: list[dict[str, Any]] = []
+            if kind == "reassign":
+                if unit not in region.units:
+                    raise Refused(
+                        f"Perangkat daerah '{unit}' tidak dikenal.",
+                        f"Unknown unit '{unit}'.",
+                        reason="invalid_field",
+                    )
+                row.unit_key = unit
+                payload["unit"] = unit
+                conn.execute(
+                    update(_VISITS)
+                    .where(
+                        _VISITS.c.case_id == row.id,
+                        _VISITS.c.left_at.is_(None),
+                        _VISITS.c.unit_key.is_not(None),
+                    )
+                    .values(unit_key=unit)
+                )
+                visit = self._open_visit(conn, row.id)
+                notices = self._notices(
+                    row,
+                    sop,
+                    row.step,
+                    None if visit is None else _as_view(visit),
+                    now,
+                    status_changed=False,
+                )
+            elif kind == "force_step":
+                if to_step not in sop.steps:
+                    raise Refused(
+                        f"Tahap '{to_step}' tidak ada dalam SOP ini.",
+                        f"Step '{to_step}' is not in this SOP.",
+                        reason="invalid_field",
+                    )
+                previous = row.status
+                self._leave(conn, row, now)
+                row.step = to_step
+                target = sop.steps[to_step]
+                row.status = target.status.value
+                row.closed_at = now if target.terminal else None
+                entered = self._enter(conn, row, sop, to_step, now)
+                notices = self._notices(
+                    row, sop, to_step, entered, now, status_changed=row.status != previous
+                )
+                payload["to_step"] = to_step
+            elif kind == "instruct":
+                if not instruction or not instruction.strip():
+                    raise Refused(
+                        "Isi instruksi wajib diisi.",
+                        "The instruction is empty.",
+                        reason="missing_fields",
+                        missing=["instruksi"],
+                    )
+                payload["instruction"] = instruction.strip()
+                step = sop.steps.get(row.step)
+                targets = [r for r in ([step.by] if step and step.by else []) if r in sop.roles]
+                notices = [
+                    outbox.row(
+                        now=now,
+                        region=row.region_id,
+                        kind="intervention",
+                        audience="role",
+                        role=r,
+                        case_id=row.id,
+                        unit=row.unit_key if sop.roles[r].kind is RoleKind.unit_staff else None,
+                        params={
+                            "tracking": row.tracking_number,
+                            "actor": actor.name,
+                            "what": "instruksi",
+                            "reason": payload["instruction"],
+                        },
+                    )
+                    for r in targets
+                ]
+            else:
+                raise Refused(
+                    f"Jenis intervensi '{kind}' tidak dikenal (reassign, force_step, instruct).",
+                    f"Unknown intervention '{kind}'.",
+                    reason="invalid_field",
+                )
+            conn.execute(
+                update(_TASKS)
+                .where(_TASKS.c.case_id == row.id, _TASKS.c.resolved_at.is_(None))
+                .values(resolved_at=now)
+            )
+            outbox.write(conn, notices)
+            self._system_change(conn, row, actor, "intervention", payload, now, role=roles[0])
+            return _view(session, row, self.engine)
+
+    def open_escalations(self, actor: Actor) -> list[dict[str, Any]]:
+        """Escalations waiting on the actor's roles (their unit's, for unit staff)."""
+        with transaction(self.engine) as session:
+            rows = (
+                session.connection()
+                .execute(
+                    select(_TASKS, _CASES.c.tracking_number, _CASES.c.sop_id)
+                    .join(_VISITS, _VISITS.c.id == _TASKS.c.visit_id)
+                    .join(_CASES, _CASES.c.id == _TASKS.c.case_id)
+                    .where(_TASKS.c.resolved_at.is_(None), _VISITS.c.left_at.is_(None))
+                    .order_by(_TASKS.c.created_at)
+                )
+                .mappings()
+                .all()
+            )
+        out = []
+        for r in rows:
+            for g in actor.grants:
+                if (
+                    g.region == r["region_id"]
+                    and g.role == r["role"]
+                    and (r["unit_key"] is None or g.unit == r["unit_key"])
+                ):
+                    out.append(dict(r))
+                    break
+        return out
+
+    def _require_step_role(self, row: _Case, sop: Sop, actor: Actor) -> None:
+        step = sop.steps.get(row.step)
+        allowed = {step.by} if step and step.by else set()
+        for action in step.actions.values() if step else ():
+            allowed.update(action.by)
+        if not allowed & set(actor.roles_for(row.region_id, row.unit_key, sop, row.id)):
+            names = ", ".join(sop.roles[r].title or r for r in sorted(allowed) if r in sop.roles)
+            raise Refused(
+                f"Hanya {names or '-'} yang dapat menghentikan atau menjalankan jam tahap ini.",
+                f"Only {names or '-'} may stop or restart this step's clock.",
+                reason="not_your_role",
+            )
+
+    @staticmethod
+    def _open_visit(conn: Connection, case_id: int) -> Any:
+        return (
+            conn.execute(
+                select(_VISITS).where(_VISITS.c.case_id == case_id, _VISITS.c.left_at.is_(None))
+            )
+            .mappings()
+            .first()
+        )
+
+    @staticmethod
+    def _system_change(
+        conn: Connection,
+        row: _Case,
+        actor: Actor,
+        kind: str,
+        payload: dict[str, Any],
+        now: datetime,
+        role: str | None = None,
+    ) -> None:
+        """Record an event that is not an SOP action (pause, resume, intervention)."""
+        row.revision += 1
+        row.updated_at = now
+        conn.execute(
+            _INSERT_EVENT,
+            {
+                "case_id": row.id,
+                "seq": row.revision,
+                "at": now,
+                "kind": kind,
+                "actor_user_id": actor.user_id,
+                "actor_name": actor.name,
+                "role": role,
+                "action": None,
+                "from_step": payload.get("from_step", row.step),
+                "to_step": row.step,
+                "unit_key": row.unit_key,
+                "payload": payload,
+            },
+        )
+        conn.execute(
+            _UPDATE_CASE,
+            {
+                "b_id": row.id,
+                "b_step": row.step,
+                "b_status": row.status,
+                "b_unit": row.unit_key,
+                "b_fields": row.fields,
+                "b_revision": row.revision,
+                "b_updated": row.updated_at,
+                "b_closed": row.closed_at,
+            },
+        )
 
     @staticmethod
     def _entries(
@@ -712,8 +1056,10 @@ class CaseEngine:
             event_payload["branch"] = decision.branch
         entered: VisitView | None = None
         left: VisitView | None = None
+        notices: list[dict[str, Any]] = []
         if decision.moves and decision.to is not None:
             left = self._leave(conn, row, now)
+            previous_status = row.status
             row.step = decision.to
             target = sop.steps[decision.to]
             row.status = target.status.value
@@ -721,6 +1067,16 @@ class CaseEngine:
             if target.informs:
                 event_payload["informs"] = list(target.informs)
             entered = self._enter(conn, row, sop, decision.to, now)
+            notices = self._notices(
+                row, sop, decision.to, entered, now, status_changed=row.status != previous_status
+            )
+        elif action.report_to:
+            notices = [
+                self._notice(row, sop, role, "assignment", now, row.step, None)
+                for role in action.report_to
+                if sop.roles[role].kind is not RoleKind.citizen
+            ]
+        outbox.write(conn, notices)
         conn.execute(
             _INSERT_EVENT,
             {
@@ -753,6 +1109,78 @@ class CaseEngine:
         )
         return entered, left
 
+    # --- notifications --------------------------------------------------------------------
+
+    def _notice(
+        self,
+        row: _Case,
+        sop: Sop,
+        role: str,
+        kind: str,
+        now: datetime,
+        step_id: str,
+        due: datetime | None,
+    ) -> dict[str, Any]:
+        unit = row.unit_key if sop.roles[role].kind is RoleKind.unit_staff else None
+        due_text = self.registry.local_text(due, row.region_id) if due else None
+        params = {
+            "tracking": row.tracking_number,
+            "sop_title": sop.title,
+            "step_title": sop.steps[step_id].title if step_id in sop.steps else step_id,
+            "due_text_id": f" Batas waktu: {due_text}." if due_text else "",
+            "due_text_en": f" Due: {due_text}." if due_text else "",
+        }
+        return outbox.row(
+            now=now,
+            region=row.region_id,
+            kind=kind,
+            audience="role",
+            params=params,
+            role=role,
+            unit=unit,
+            case_id=row.id,
+        )
+
+    def _notices(
+        self,
+        row: _Case,
+        sop: Sop,
+        step_id: str,
+        entered: VisitView | None,
+        now: datetime,
+        *,
+        status_changed: bool,
+    ) -> list[dict[str, Any]]:
+        """Who hears of a case reaching a step: its responsible role and the roles it informs
+        (assignment), and the reporter when the case's status changed."""
+        step = sop.steps[step_id]
+        due = entered.due_at if entered else None
+        roles = [r for r in dict.fromkeys([step.by, *step.informs]) if r and r in sop.roles]
+        rows = [
+            self._notice(row, sop, role, "assignment", now, step_id, due)
+            for role in roles
+            if sop.roles[role].kind is not RoleKind.citizen
+        ]
+        citizen_step = any(sop.roles[r].kind is RoleKind.citizen for r in roles)
+        if (status_changed or citizen_step) and row.reporter_id is not None and not row.anonymous:
+            words = STATUS_WORDS.get(row.status, (row.status, row.status))
+            rows.append(
+                outbox.row(
+                    now=now,
+                    region=row.region_id,
+                    kind="status",
+                    audience="reporter",
+                    params={
+                        "tracking": row.tracking_number,
+                        "status_id": words[0],
+                        "status_en": words[1],
+                        "step_title": step.title,
+                    },
+                    case_id=row.id,
+                )
+            )
+        return rows
+
     # --- step visits ----------------------------------------------------------------------
 
     def _enter(
@@ -761,12 +1189,22 @@ class CaseEngine:
         """Open a visit of the step (closed at once for an end step); return it while open."""
         step: Step = sop.steps[step_id]
         role_kind = sop.roles[step.by].kind if step.by and step.by in sop.roles else None
-        due = clock = version = None
+        due = clock = version = check = None
         if step.limit is not None and not step.terminal:
             calendar = self.registry.calendar(row.region_id)
             clock = step.effective_clock
             due = calendar.due(now, step.limit, clock)
             version = calendar.version
+            check = next_check(
+                sop,
+                step,
+                entered_at=now,
+                due_at=due,
+                warnings_sent=0,
+                breached=False,
+                escalation_level=0,
+                calendar=calendar,
+            )
         visit = VisitView(
             step=step_id,
             role=step.by,
@@ -793,6 +1231,12 @@ class CaseEngine:
                 "clock": visit.clock,
                 "calendar_version": visit.calendar_version,
                 "outcome": None,
+                "next_check_at": check,
+                "warnings_sent": 0,
+                "breached_at": None,
+                "escalation_level": 0,
+                "paused_at": None,
+                "paused_reason": None,
             },
         )
         return visit if visit.left_at is None else None
@@ -800,20 +1244,7 @@ class CaseEngine:
     def _leave(self, conn: Connection, row: _Case, now: datetime) -> VisitView | None:
         """Close the open visit, met or breached, in one UPDATE ... RETURNING."""
         closed = conn.execute(_CLOSE_VISIT, {"b_id": row.id, "b_now": now}).mappings().first()
-        if closed is None:
-            return None
-        return VisitView(
-            closed["step"],
-            closed["role"],
-            closed["unit_key"],
-            closed["entered_at"],
-            closed["left_at"],
-            closed["due_at"],
-            closed["limit_text"],
-            closed["clock"],
-            closed["calendar_version"],
-            closed["outcome"],
-        )
+        return None if closed is None else _as_view(closed)
 
 
 def route(sop: Sop, fields: Mapping[str, Any]) -> str | None:
@@ -830,6 +1261,21 @@ _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over t
 def _tracking_number(region: str, now: datetime) -> str:
     suffix = "".join(secrets.choice(_ALPHABET) for _ in range(6))
     return f"{region[:3].upper()}-{now:%y%m%d}-{suffix}"
+
+
+def _as_view(v: Any) -> VisitView:
+    return VisitView(
+        v["step"],
+        v["role"],
+        v["unit_key"],
+        v["entered_at"],
+        v["left_at"],
+        v["due_at"],
+        v["limit_text"],
+        v["clock"],
+        v["calendar_version"],
+        v["outcome"],
+    )
 
 
 def _event_view(e: CaseEvent) -> EventView:

@@ -42,6 +42,8 @@ class UserAccount(SQLModel, table=True):
     username: str = Field(max_length=100, unique=True, index=True)
     full_name: str = Field(max_length=200)
     password_hash: str | None = Field(default=None, max_length=300)
+    email: str | None = Field(default=None, max_length=200, description="For notifications.")
+    phone: str | None = Field(default=None, max_length=50, description="For SMS / WhatsApp.")
     active: bool = True
     created_at: datetime
 
@@ -160,6 +162,12 @@ class StepVisit(SQLModel, table=True):
             postgresql_where=text("left_at IS NULL"),
         ),
         Index("ix_step_visit_case", "case_id", "entered_at"),
+        Index(
+            "ix_step_visit_next_check",
+            "next_check_at",
+            sqlite_where=text("left_at IS NULL"),
+            postgresql_where=text("left_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -176,6 +184,131 @@ class StepVisit(SQLModel, table=True):
         default=None, max_length=32, description="Calendar used for due_at (history never shifts)."
     )
     outcome: str | None = Field(default=None, max_length=10, description="met / breached.")
+    next_check_at: datetime | None = Field(
+        default=None,
+        description="When the sweeper must look at this visit next (warning, "
+        "deadline or escalation rung); none while paused or when nothing is left to do.",
+    )
+    warnings_sent: int = Field(default=0, description="How many of the SOP's warnings went out.")
+    breached_at: datetime | None = Field(
+        default=None, description="When the sweeper recorded the missed deadline."
+    )
+    escalation_level: int = Field(default=0, description="Rungs of the ladder reached so far.")
+    paused_at: datetime | None = Field(default=None, description="Set while the clock is stopped.")
+    paused_reason: str | None = Field(default=None, max_length=64)
+
+
+class VisitPause(SQLModel, table=True):
+    """One stop of a step's clock: why, from when to when, and how far the deadline moved."""
+
+    __tablename__ = "visit_pause"
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="step_visit.id", index=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    reason: str = Field(max_length=64)
+    paused_at: datetime
+    resumed_at: datetime | None = None
+    paused_by: str = Field(max_length=200)
+    resumed_by: str | None = Field(default=None, max_length=200)
+    shifted_minutes: float | None = Field(
+        default=None, description="How far the deadline moved, in minutes of wall-clock time."
+    )
+
+
+class EscalationTask(SQLModel, table=True):
+    """An escalation waiting in a role's queue until the case leaves the late step."""
+
+    __tablename__ = "escalation_task"
+    __table_args__ = (Index("ix_escalation_open", "region_id", "role", "resolved_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    visit_id: int = Field(foreign_key="step_visit.id")
+    region_id: str = Field(max_length=64)
+    level: int = Field(description="1 for the first rung of the ladder.")
+    role: str = Field(max_length=64)
+    unit_key: str | None = Field(default=None, max_length=64)
+    step: str = Field(max_length=64)
+    created_at: datetime
+    resolved_at: datetime | None = None
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: written in the same transaction as what it tells; delivered after commit."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index(
+            "ix_notification_pending",
+            "next_attempt_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime
+    region_id: str = Field(max_length=64)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    kind: str = Field(max_length=30, description="assignment / warning / breach / escalation / ...")
+    audience: str = Field(max_length=20, description="role (staff holding it) or reporter.")
+    role: str | None = Field(default=None, max_length=64)
+    unit_key: str | None = Field(default=None, max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    language: str = Field(default="id", max_length=5)
+    status: str = Field(default="pending", max_length=10, description="pending / sent / dead.")
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    sent_at: datetime | None = None
+    dedupe_key: str | None = Field(
+        default=None, max_length=200, unique=True, description="One notification per happening."
+    )
+
+
+class NotificationAttempt(SQLModel, table=True):
+    """Every delivery attempt, successful or not."""
+
+    __tablename__ = "notification_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notification.id", index=True)
+    at: datetime
+    channel: str = Field(max_length=20)
+    recipients: int = 0
+    ok: bool
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ObligationClock(SQLModel, table=True):
+    """A recurring obligation of one unit (or the region): when it is next due."""
+
+    __tablename__ = "obligation_clock"
+    __table_args__ = (UniqueConstraint("region_id", "sop_id", "obligation", "unit_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: str = Field(max_length=64)
+    sop_id: str = Field(max_length=100)
+    obligation: str = Field(max_length=64)
+    unit_key: str | None = Field(default=None, max_length=64)
+    due_at: datetime = Field(index=True)
+    last_fulfilled_at: datetime | None = None
+    misses: int = Field(default=0, description="Periods missed in a row.")
+
+
+class ObligationEvent(SQLModel, table=True):
+    """Fulfilments and misses of recurring obligations (append-only)."""
+
+    __tablename__ = "obligation_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    clock_id: int = Field(foreign_key="obligation_clock.id", index=True)
+    at: datetime
+    kind: str = Field(max_length=20, description="fulfilled / missed.")
+    period_due_at: datetime
+    actor_name: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Attachment(SQLModel, table=True):

@@ -61,6 +61,13 @@ class Registry:
     def calendar(self, region_id: str) -> WorkingCalendar:
         return self._calendars[region_id]
 
+    def local_text(self, when: datetime | None, region_id: str) -> str:
+        """A time as the region reads it, e.g. ``24/11/2025 11:00 WIB``."""
+        if when is None:
+            return "-"
+        local = when.astimezone(self._calendars[region_id].tz)
+        return local.strftime("%d/%m/%Y %H:%M ") + (local.tzname() or "")
+
     # --- SOP versions ---------------------------------------------------------------------
 
     def publish(self, now: datetime) -> PublishResult:

@@ -30,19 +30,20 @@ Every case is read back from the database after every step.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from rules.limits import LimitError, Unit, parse_limit
 from rules.loader import Catalog
 from rules.source import Located, load_located
-from sop_platform.db import make_engine
+from sop_platform import obligations
+from sop_platform.db import make_engine, transaction
 from sop_platform.engine import (
     Actor,
     CaseEngine,
@@ -53,12 +54,25 @@ from sop_platform.engine import (
     ReporterInfo,
 )
 from sop_platform.migrate import upgrade
+from sop_platform.models import EscalationTask, Notification, StepVisit
 from sop_platform.registry import Registry
+from sop_platform.sweeper import Sweeper
 from sop_platform.timekeeping import VirtualClock
+
+_VISITS = StepVisit.__table__  # type: ignore[attr-defined]
+_TASKS = EscalationTask.__table__  # type: ignore[attr-defined]
+_NOTES = Notification.__table__  # type: ignore[attr-defined]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ObligationExpect(_Strict):
+    name: str
+    unit: str | None = None
+    misses: int | None = None
+    due: str | None = None
 
 
 class Expect(_Strict):
@@ -73,6 +87,17 @@ class Expect(_Strict):
     entries: dict[str, Any] = Field(
         default_factory=dict, description="What the last action recorded (its event's entries)."
     )
+    breached: bool | None = Field(None, description="The sweeper recorded the open step's breach.")
+    warnings: int | None = Field(None, description="Warnings sent for the open step.")
+    escalation_level: int | None = None
+    paused: bool | None = None
+    escalated_to: list[str] | None = Field(
+        None, description="Roles with an open escalation task for this case."
+    )
+    notifications: dict[str, int] = Field(
+        default_factory=dict, description="Notifications written for this case so far, by kind."
+    )
+    obligation: ObligationExpect | None = None
 
 
 class SubmitSpec(_Strict):
@@ -86,6 +111,14 @@ class SubmitSpec(_Strict):
     unit: str | None = None
 
 
+class InterveneSpec(_Strict):
+    kind: str
+    reason: str
+    unit: str | None = None
+    to: str | None = None
+    instruction: str | None = None
+
+
 class StepSpec(_Strict):
     after: str | None = None
     at: str | None = None
@@ -93,6 +126,11 @@ class StepSpec(_Strict):
     unit: str | None = None
     do: str | None = None
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    sweep: bool = Field(False, description="Run the deadline sweeper at this moment.")
+    pause: str | None = Field(None, description="Stop the step's clock for this reason.")
+    resume: bool = False
+    intervene: InterveneSpec | None = None
+    fulfil: str | None = Field(None, description="Record an obligation as met (for `unit`).")
     refused: str | None = None
     expect: Expect | None = None
 
@@ -148,6 +186,7 @@ class ScenarioRunner:
         self.clock = VirtualClock(datetime(2025, 1, 2, 8, 0, tzinfo=_tz(first)))
         self.registry = Registry(engine, catalog)
         self.registry.publish(self.clock.now())
+        obligations.start_clocks(engine, self.registry, self.clock.now())
         self.cases = CaseEngine(engine, self.registry, self.clock)
 
     def close(self) -> None:
@@ -217,26 +256,28 @@ class ScenarioRunner:
                 self.clock.advance(_duration(step.after, src, (*base, "after")))
             if step.at:
                 self.clock.set(_local(step.at, tz, src, (*base, "at")))
-            if step.do:
-                if not step.as_:
+            previous = None
+            actor = self._actor(sop.region, step, case)
+            if step.sweep:
+                Sweeper(self.engine, self.registry, self.clock).tick()
+            command = self._command(spec.sop, step, case, actor)
+            if command is not None:
+                if actor is None:
                     raise ScenarioFailure(
-                        f"{src.file}:{src.where(base)[0]}: 'do' needs 'as: <role>'"
+                        f"{src.file}:{src.where(base)[0]}: this step needs 'as: <role>'"
                     )
-                unit = step.unit or case.unit
-                actor = Actor(
-                    f"{step.as_} (skenario)",
-                    (Grant(sop.region, step.as_, unit, case_id=case.id),),
-                )
                 before = self.cases.get(case.id)
                 try:
-                    case = self.cases.act(case.id, actor, step.do, step.with_)
+                    result = command()
                 except EngineError as err:
                     reason = err.details.get("reason", err.code)
+                    what = step.do or next(
+                        k for k in ("pause", "resume", "intervene", "fulfil") if getattr(step, k)
+                    )
                     if step.refused is None:
-                        line = src.where((*base, "do"))[0]
+                        line = src.where((*base, "do") if step.do else base)[0]
                         raise ScenarioFailure(
-                            f"{src.file}:{line}: '{step.do}' by {step.as_} was "
-                            f"refused: {err.message}"
+                            f"{src.file}:{line}: '{what}' by {step.as_} was refused: {err.message}"
                         ) from None
                     if step.refused != reason:
                         line = src.where((*base, "refused"))[0]
@@ -244,30 +285,134 @@ class ScenarioRunner:
                             f"{src.file}:{line}: expected refusal '{step.refused}', "
                             f"got '{reason}': {err.message}"
                         ) from None
-                    after = self.cases.get(case.id)
-                    if after.revision != before.revision:
+                    if self.cases.get(case.id).revision != before.revision:
                         raise ScenarioFailure(
-                            f"{src.file}: a refused action changed the case"
+                            f"{src.file}: a refused command changed the case"
                         ) from None
-                    case = after
                 else:
                     if step.refused is not None:
                         line = src.where((*base, "refused"))[0]
                         raise ScenarioFailure(
-                            f"{src.file}:{line}: expected '{step.do}' to be refused "
-                            f"({step.refused}), but it went to step '{case.step}'"
+                            f"{src.file}:{line}: expected a refusal ({step.refused}), but it was "
+                            "carried out"
                         )
-                    left = [
-                        v
-                        for v in case.visits
-                        if v.step == before.step and v.left_at == self.clock.now()
-                    ]
-                    moved = case.visits[-1:] != before.visits[-1:]
-                    previous = left[-1].outcome if left and moved else None
-            else:
-                case = self.cases.get(case.id)
+                    if isinstance(result, CaseView) and result.left_visit is not None:
+                        previous = result.left_visit.outcome
+            case = self.cases.get(case.id)
             if step.expect:
                 self._check(step.expect, case, previous, tz, src, (*base, "expect"))
+
+    def _check_deadlines(
+        self, expect: Expect, case: CaseView, tz: Any, src: Located, path: tuple[str | int, ...]
+    ) -> None:
+        with transaction(self.engine) as session:
+            conn = session.connection()
+            visit = (
+                conn.execute(
+                    select(_VISITS).where(_VISITS.c.case_id == case.id, _VISITS.c.left_at.is_(None))
+                )
+                .mappings()
+                .first()
+            )
+            tasks = (
+                conn.execute(
+                    select(_TASKS.c.role).where(
+                        _TASKS.c.case_id == case.id, _TASKS.c.resolved_at.is_(None)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            kinds = (
+                conn.execute(select(_NOTES.c.kind).where(_NOTES.c.case_id == case.id))
+                .scalars()
+                .all()
+            )
+        if expect.breached is not None:
+            _fail(
+                src,
+                path,
+                "breached",
+                expect.breached,
+                bool(visit and visit["breached_at"] is not None),
+            )
+        if expect.warnings is not None:
+            _fail(src, path, "warnings", expect.warnings, visit["warnings_sent"] if visit else 0)
+        if expect.escalation_level is not None:
+            _fail(
+                src,
+                path,
+                "escalation_level",
+                expect.escalation_level,
+                visit["escalation_level"] if visit else 0,
+            )
+        if expect.paused is not None:
+            _fail(src, path, "paused", expect.paused, bool(visit and visit["paused_at"]))
+        if expect.escalated_to is not None:
+            _fail(src, path, "escalated_to", sorted(expect.escalated_to), sorted(set(tasks)))
+        for kind, count in expect.notifications.items():
+            _fail(src, (*path, "notifications"), kind, count, kinds.count(kind))
+        if expect.obligation is not None:
+            ob = expect.obligation
+            got = obligations.status(self.engine, case.sop_id, ob.name, ob.unit)
+            if ob.misses is not None:
+                _fail(src, (*path, "obligation"), "misses", ob.misses, got.get("misses"))
+            if ob.due is not None:
+                due = got.get("due_at")
+                text = (
+                    due.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                    if isinstance(due, datetime)
+                    else None
+                )
+                _fail(src, (*path, "obligation"), "due", ob.due, text)
+
+    @staticmethod
+    def _actor(region: str, step: StepSpec, case: CaseView) -> Actor | None:
+        if not step.as_:
+            return None
+        unit = step.unit or case.unit
+        return Actor(f"{step.as_} (skenario)", (Grant(region, step.as_, unit, case_id=case.id),))
+
+    def _command(
+        self, sop_id: str, step: StepSpec, case: CaseView, actor: Actor | None
+    ) -> Callable[[], object] | None:
+        if actor is None:
+            return (
+                None
+                if not (step.do or step.pause or step.resume or step.intervene or step.fulfil)
+                else (lambda: None)
+            )
+        cases = self.cases
+        if step.do:
+            return lambda: cases.act(case.id, actor, step.do or "", step.with_)
+        if step.pause:
+            return lambda: cases.pause(case.id, actor, step.pause or "")
+        if step.resume:
+            return lambda: cases.resume(case.id, actor)
+        if step.intervene:
+            iv = step.intervene
+            return lambda: cases.intervene(
+                case.id,
+                actor,
+                iv.kind,
+                iv.reason,
+                unit=iv.unit,
+                to_step=iv.to,
+                instruction=iv.instruction,
+            )
+        if step.fulfil:
+            unit = step.unit or case.unit
+            name = step.fulfil
+            return lambda: obligations.fulfil(
+                self.engine,
+                self.registry,
+                self.clock.now(),
+                sop_id=sop_id,
+                obligation=name,
+                unit=unit,
+                actor=actor,
+            )
+        return None
 
     def _check(
         self,
@@ -309,6 +454,7 @@ class ScenarioRunner:
                     f"{src.file}:{line}: expected field {key} = {value!r}, "
                     f"got {case.fields.get(key)!r}"
                 )
+        self._check_deadlines(expect, case, tz, src, path)
         recorded = self.cases.get(case.id).events[-1].payload.get("entries", {})
         for key, value in expect.entries.items():
             if recorded.get(key) != value:
@@ -317,6 +463,12 @@ class ScenarioRunner:
                     f"{src.file}:{line}: expected the last action to record {key} = {value!r}, "
                     f"got {recorded.get(key)!r}"
                 )
+
+
+def _fail(src: Located, path: tuple[str | int, ...], key: str, wanted: Any, got: Any) -> None:
+    if wanted != got:
+        line, _ = src.where((*path, key))
+        raise ScenarioFailure(f"{src.file}:{line}: expected {key} = {wanted!r}, got {got!r}")
 
 
 def _reporter(data: dict[str, str] | None) -> ReporterInfo | None:

@@ -167,6 +167,53 @@ class WorkingCalendar:
             return (start + timedelta(days=limit.amount)).astimezone(UTC)
         return (start + timedelta(minutes=limit.amount)).astimezone(UTC)
 
+    def _office_intervals_before(self, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """Office intervals before ``end``, latest first (the first one clipped to end)."""
+        day = end.astimezone(self.tz).date()
+        for _ in range(4000):
+            if self.is_working_day(day):
+                opening, closing = self.office_hours(day)
+                if opening < end:
+                    yield opening, min(closing, end)
+            day -= timedelta(days=1)
+
+    def advance(self, start: datetime, minutes: float, clock: ClockKind) -> datetime:
+        """``start`` moved forward by ``minutes`` as the clock counts them (office minutes for
+        office-hours and working-day clocks)."""
+        if clock is ClockKind.calendar:
+            return (start + timedelta(minutes=minutes)).astimezone(UTC)
+        remaining = timedelta(minutes=minutes)
+        if remaining <= timedelta(0):
+            return start.astimezone(UTC)
+        for opening, closing in self._office_intervals(start):
+            span = closing - opening
+            if span >= remaining:
+                return (opening + remaining).astimezone(UTC)
+            remaining -= span
+        raise ValueError("office hours never add up to the shift")
+
+    def retreat(self, end: datetime, minutes: float, clock: ClockKind) -> datetime:
+        """``end`` moved back by ``minutes`` as the clock counts them."""
+        if clock is ClockKind.calendar:
+            return (end - timedelta(minutes=minutes)).astimezone(UTC)
+        remaining = timedelta(minutes=minutes)
+        if remaining <= timedelta(0):
+            return end.astimezone(UTC)
+        for opening, closing in self._office_intervals_before(end):
+            span = closing - opening
+            if span >= remaining:
+                return (closing - remaining).astimezone(UTC)
+            remaining -= span
+        raise ValueError("office hours never add up to the shift")
+
+    def resumed_due(
+        self, due: datetime, paused_at: datetime, resumed_at: datetime, clock: ClockKind
+    ) -> datetime:
+        """The deadline after a pause: moved by the paused span as the step's clock counts it
+        (wall-clock time for calendar limits; office minutes for office-hours and working-day
+        limits, so a pause over a weekend moves a working-day deadline by nothing)."""
+        return self.advance(due, self.elapsed_minutes(paused_at, resumed_at, clock), clock)
+
     def elapsed_minutes(self, start: datetime, end: datetime, clock: ClockKind) -> float:
         """Time between two instants as the clock counts it (office minutes for office/working)."""
         if end <= start:

@@ -24,7 +24,19 @@ from sop_platform.engine import Grant
 from sop_platform.models import RoleGrant, SopDefinitionRow, UserAccount
 from tests.conftest import DEFINITIONS
 
-COMMANDS = ["validate", "compile", "list", "schema", "test", "publish", "db", "user", "demo", "run"]
+COMMANDS = [
+    "validate",
+    "compile",
+    "list",
+    "schema",
+    "test",
+    "publish",
+    "db",
+    "user",
+    "sweep",
+    "demo",
+    "run",
+]
 
 
 @pytest.fixture
