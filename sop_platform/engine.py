@@ -7,12 +7,9 @@ case, one append-only event and the step visits. A refused command writes nothin
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
-import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
@@ -25,6 +22,26 @@ from rules import expr as ex
 from rules.evaluator import CompiledSop, Decision, FieldValueError, normalise_fields
 from rules.model import RoleKind, Sop, Step
 from sop_platform import outbox
+from sop_platform.cases import (
+    UNKNOWN,
+    Actor,
+    CaseView,
+    Conflict,
+    EngineError,
+    EventView,
+    Grant,
+    History,
+    IdempotencyMismatch,
+    InvalidSubmission,
+    NewCase,
+    NotFound,
+    Offer,
+    Refused,
+    ReporterInfo,
+    VisitView,
+    clean_text,
+    filled,
+)
 from sop_platform.db import is_sqlite, transaction
 from sop_platform.deadlines import next_check
 from sop_platform.models import (
@@ -39,242 +56,26 @@ from sop_platform.outbox import STATUS_WORDS
 from sop_platform.registry import Registry
 from sop_platform.timekeeping import Clock
 
+__all__ = [
+    "Actor",
+    "CaseEngine",
+    "CaseView",
+    "Conflict",
+    "EngineError",
+    "EventView",
+    "Grant",
+    "IdempotencyMismatch",
+    "InvalidSubmission",
+    "NewCase",
+    "NotFound",
+    "Offer",
+    "Refused",
+    "ReporterInfo",
+    "VisitView",
+    "route",
+]
+
 MAX_TEXT = 20_000
-
-
-class EngineError(Exception):
-    """A command the engine will not carry out; ``message`` is for a clerk, in Bahasa Indonesia."""
-
-    code = "error"
-
-    def __init__(self, message: str, message_en: str = "", **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.message_en = message_en or message
-        self.details = details
-
-
-class NotFound(EngineError):
-    code = "not_found"
-
-
-class Refused(EngineError):
-    code = "refused"
-
-
-class Conflict(EngineError):
-    code = "conflict"
-
-
-class InvalidSubmission(EngineError):
-    code = "invalid"
-
-
-class IdempotencyMismatch(EngineError):
-    code = "idempotency_mismatch"
-
-
-@dataclass(frozen=True)
-class Grant:
-    """One role a person holds: in a region; for unit staff, in one unit; for a citizen, on the
-    one case they reported (proved by its tracking link)."""
-
-    region: str
-    role: str
-    unit: str | None = None
-    case_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Actor:
-    name: str
-    grants: tuple[Grant, ...]
-    user_id: int | None = None
-
-    def roles_for(
-        self, region: str, unit: str | None, sop: Sop, case_id: int | None = None
-    ) -> list[str]:
-        """The actor's roles that cover a case of this region and unit (and id, for citizens)."""
-        out: list[str] = []
-        for g in self.grants:
-            if g.region != region or g.role not in sop.roles:
-                continue
-            kind = sop.roles[g.role].kind
-            if kind is RoleKind.unit_staff and (g.unit is None or g.unit != unit):
-                continue
-            if kind is RoleKind.citizen and (g.case_id is None or g.case_id != case_id):
-                continue
-            out.append(g.role)
-        return sorted(set(out))
-
-    def roles_anywhere(self, region: str) -> list[str]:
-        return sorted({g.role for g in self.grants if g.region == region})
-
-
-@dataclass(frozen=True)
-class ReporterInfo:
-    name: str | None = None
-    nik: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-    def given(self) -> set[str]:
-        """The kinds of identity given (blank values do not count)."""
-        present = {k for k in ("name", "nik", "email", "phone") if _filled(getattr(self, k))}
-        aliases = {"nik": "nomor_identitas", "phone": "telepon", "name": "nama"}
-        present |= {aliases[k] for k in list(present) if k in aliases}
-        present |= {k for k, v in self.extra.items() if _filled(v)}
-        return present
-
-
-def _filled(value: str | None) -> bool:
-    return value is not None and bool(str(value).strip())
-
-
-def _clean(value: str | None) -> str | None:
-    return str(value).strip() if _filled(value) else None
-
-
-@dataclass(frozen=True)
-class NewCase:
-    sop_id: str
-    channel: str
-    text: str
-    fields: Mapping[str, Any] = field(default_factory=dict)
-    reporter: ReporterInfo | None = None
-    anonymous: bool = False
-    confidential: bool = False
-    idempotency_key: str | None = None
-    submitted_by: Actor | None = None
-
-    def request_hash(self) -> str:
-        body = {
-            "sop": self.sop_id,
-            "channel": self.channel,
-            "text": self.text,
-            "fields": dict(self.fields),
-            "anonymous": self.anonymous,
-            "confidential": self.confidential,
-            "reporter": None
-            if self.reporter is None
-            else {
-                "name": self.reporter.name,
-                "nik": self.reporter.nik,
-                "email": self.reporter.email,
-                "phone": self.reporter.phone,
-                "extra": dict(self.reporter.extra),
-            },
-        }
-        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class VisitView:
-    step: str
-    role: str | None
-    unit: str | None
-    entered_at: datetime
-    left_at: datetime | None
-    due_at: datetime | None
-    limit_text: str | None
-    clock: str | None
-    calendar_version: str | None
-    outcome: str | None
-
-
-@dataclass(frozen=True)
-class EventView:
-    seq: int
-    at: datetime
-    kind: str
-    actor_name: str
-    role: str | None
-    action: str | None
-    from_step: str | None
-    to_step: str | None
-    unit: str | None
-    payload: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class CaseView:
-    id: int
-    tracking_number: str
-    region: str
-    sop_id: str
-    sop_version: str
-    content_hash: str
-    step: str
-    status: str
-    unit: str | None
-    channel: str
-    text: str
-    fields: Mapping[str, Any]
-    anonymous: bool
-    confidential: bool
-    revision: int
-    created_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None
-    history: _History = field(repr=False, compare=False)
-    # The visit the command that returned this view closed (not part of the case's state).
-    left_visit: VisitView | None = field(default=None, compare=False)
-
-    @property
-    def events(self) -> tuple[EventView, ...]:
-        """The case's append-only history (read from the database on first use)."""
-        return self.history.load()[0]
-
-    @property
-    def visits(self) -> tuple[VisitView, ...]:
-        return self.history.load()[1]
-
-    @property
-    def open_visit(self) -> VisitView | None:
-        if self.history.open_visit is not _UNKNOWN:
-            return self.history.open_visit  # type: ignore[return-value]
-        return next((v for v in reversed(self.visits) if v.left_at is None), None)
-
-
-_UNKNOWN = object()
-
-
-class _History:
-    """A case's events and visits: given, or read once when first asked for.
-
-    Commands return a view without reading the whole history back (most callers never need it);
-    the open visit the command created is known without a query.
-    """
-
-    def __init__(
-        self,
-        loader: Callable[[], tuple[tuple[EventView, ...], tuple[VisitView, ...]]] | None,
-        loaded: tuple[tuple[EventView, ...], tuple[VisitView, ...]] | None = None,
-        open_visit: object = _UNKNOWN,
-    ) -> None:
-        self._loader = loader
-        self._loaded = loaded
-        self.open_visit = open_visit
-        self._lock = threading.Lock()
-
-    def load(self) -> tuple[tuple[EventView, ...], tuple[VisitView, ...]]:
-        with self._lock:
-            if self._loaded is None:
-                assert self._loader is not None
-                self._loaded = self._loader()
-            return self._loaded
-
-
-@dataclass(frozen=True)
-class Offer:
-    """An action the actor may take now, with the entries it needs."""
-
-    action: str
-    label: str
-    requires: tuple[str, ...]
-    reroute: bool
-    moves: bool
 
 
 @dataclass
@@ -487,11 +288,11 @@ class CaseEngine:
             reporter_id = conn.execute(
                 insert(_REPORTERS)
                 .values(
-                    name=_clean(new.reporter.name),
-                    nik=_clean(new.reporter.nik),
-                    email=_clean(new.reporter.email),
-                    phone=_clean(new.reporter.phone),
-                    extra={k: v.strip() for k, v in new.reporter.extra.items() if _filled(v)},
+                    name=clean_text(new.reporter.name),
+                    nik=clean_text(new.reporter.nik),
+                    email=clean_text(new.reporter.email),
+                    phone=clean_text(new.reporter.phone),
+                    extra={k: v.strip() for k, v in new.reporter.extra.items() if filled(v)},
                 )
                 .returning(_REPORTERS.c.id)
             ).scalar_one()
@@ -618,7 +419,7 @@ class CaseEngine:
                 raise self._refusal(compiled, row, actor, action, fields, entries, decision)
             conn = session.connection()
             entered, left = self._apply(conn, row, sop, actor, roles, action, decision, entries)
-            open_visit = entered if decision.moves else _UNKNOWN
+            open_visit = entered if decision.moves else UNKNOWN
             return _view(session, row, self.engine, open_visit=open_visit, left_visit=left)
 
     # --- pauses and interventions ---------------------------------------------------------
@@ -1324,21 +1125,21 @@ def _view(
     session: Session,
     row: _Case,
     engine: Engine | None = None,
-    open_visit: object = _UNKNOWN,
+    open_visit: object = UNKNOWN,
     left_visit: VisitView | None = None,
 ) -> CaseView:
     """The case as a plain snapshot. With ``engine``, its history is read later, on demand;
     without, it is read now in ``session``."""
     case_id = row.id
     if engine is None:
-        history = _History(None, _read_history(session, case_id))
+        history = History(None, _read_history(session, case_id))
     else:
 
         def loader() -> tuple[tuple[EventView, ...], tuple[VisitView, ...]]:
             with transaction(engine) as later:
                 return _read_history(later, case_id)
 
-        history = _History(loader, None, open_visit)
+        history = History(loader, None, open_visit)
     return CaseView(
         id=case_id,
         tracking_number=row.tracking_number,
