@@ -12,7 +12,7 @@ from typing import Any
 from rules.compiler import compile_sop
 from rules.loader import Catalog, LoadedSop
 from rules.schema import language_schema
-from sop_platform import definitions
+from sop_platform import definitions, delivery
 from sop_platform.timekeeping import SystemClock
 
 
@@ -307,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
     p.set_defaults(func=cmd_sweep)
+
+    delivery.add_parser(sub)
 
     p = sub.add_parser(
         "demo", help="load the seed SOPs, units and one login per role; print logins"

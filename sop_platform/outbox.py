@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from sop_platform.models import Notification
 
@@ -174,25 +176,33 @@ def enqueue(
     unit: str | None = None,
     case_id: int | None = None,
     dedupe_key: str | None = None,
-) -> None:
-    """Add one notification to the outbox, inside the caller's transaction (once per key)."""
-    if dedupe_key is not None:
-        seen = conn.execute(select(_TABLE.c.id).where(_TABLE.c.dedupe_key == dedupe_key)).first()
-        if seen is not None:
-            return
-    write(
-        conn,
-        [
-            row(
-                now=now,
-                region=region,
-                kind=kind,
-                audience=audience,
-                params=params,
-                role=role,
-                unit=unit,
-                case_id=case_id,
-                dedupe_key=dedupe_key,
-            )
-        ],
+    language: str = "id",
+) -> int | None:
+    """Add one notification to the outbox inside the caller's transaction; return its id, or
+    ``None`` when a notification with the same ``dedupe_key`` already exists (never an error:
+    a concurrent duplicate must not roll back the change it reports)."""
+    values = row(
+        now=now,
+        region=region,
+        kind=kind,
+        audience=audience,
+        params=params,
+        role=role,
+        unit=unit,
+        case_id=case_id,
+        dedupe_key=dedupe_key,
     )
+    values["language"] = language
+    dialect = conn.dialect.name
+    if dedupe_key is not None and dialect in ("postgresql", "sqlite"):
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert_(_TABLE)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_TABLE.c.id)
+        )
+        found: int | None = conn.execute(stmt).scalar_one_or_none()
+        return found
+    new_id: int = conn.execute(insert(_TABLE).values(**values).returning(_TABLE.c.id)).scalar_one()
+    return new_id

@@ -34,6 +34,7 @@ COMMANDS = [
     "db",
     "user",
     "sweep",
+    "deliver",
     "demo",
     "run",
 ]
