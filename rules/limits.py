@@ -72,8 +72,11 @@ _UNIT_MINUTES["hours"] = 60
 ACCEPTED_FORMS = "'5 menit', '2 jam', '1 x 24 jam', '1 hari' or '3 hari kerja'"
 
 
-def parse_limit(text: str | int) -> Limit:
-    """Parse a limit; raise :class:`LimitError` with the accepted forms on failure."""
+def parse_limit(text: str | int, *, allow_zero: bool = False) -> Limit:
+    """Parse a limit; raise :class:`LimitError` with the accepted forms on failure.
+
+    ``allow_zero`` accepts "0 menit" (a delay such as an escalation rung at the deadline itself).
+    """
     if isinstance(text, bool) or not isinstance(text, str | int):
         raise LimitError(f"a limit must be text such as {ACCEPTED_FORMS}")
     if isinstance(text, int):
@@ -86,7 +89,7 @@ def parse_limit(text: str | int) -> Limit:
     times = int(match["times"]) if match["times"] else 1
     amount = int(match["amount"]) * times
     unit = re.sub(r"\s+", " ", match["unit"])
-    if amount <= 0:
+    if amount < 0 or (amount == 0 and not allow_zero):
         raise LimitError(
             f"the time limit '{raw}' must be more than zero; write it as {ACCEPTED_FORMS}"
         )

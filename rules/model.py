@@ -33,6 +33,15 @@ def _limit(value: Any) -> Any:
         raise ValueError(str(exc)) from None
 
 
+def _delay(value: Any) -> Any:
+    if isinstance(value, Limit | dict):
+        return value
+    try:
+        return parse_limit(value, allow_zero=True)
+    except LimitError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _condition(value: Any) -> Any:
     if value is None or isinstance(value, ex.Cmp | ex.In | ex.And | ex.Or):
         return value
@@ -52,6 +61,11 @@ LimitText = Annotated[
     Limit,
     BeforeValidator(_limit),
     WithJsonSchema({"type": "string", "description": f"A time limit, e.g. {ACCEPTED_FORMS}"}),
+]
+DelayText = Annotated[
+    Limit,
+    BeforeValidator(_delay),
+    WithJsonSchema({"type": "string", "description": "A delay, e.g. '0 menit', '4 jam', '1 hari'"}),
 ]
 Condition = Annotated[
     Any,
@@ -225,7 +239,7 @@ Percent = Annotated[
 class Rung(_Frozen):
     """One rung of the escalation ladder: who is told, how long after the deadline."""
 
-    after: LimitText = Field(description="Time after the deadline, e.g. '0 menit', '1 jam'.")
+    after: DelayText = Field(description="Time after the deadline, e.g. '0 menit', '1 jam'.")
     to: RoleRefs = Field(description="Roles that receive the escalation in their queue.")
     label: str | None = None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from rules.limits import Limit, Unit
+from rules.limits import Clock, Limit, Unit
 from rules.model import Sop, Step
 from sop_platform.timekeeping import WorkingCalendar
 
@@ -23,13 +23,27 @@ def span(limit: Limit) -> timedelta:
 
 
 def warning_times(
-    sop: Sop, step: Step, entered_at: datetime, due_at: datetime, calendar: WorkingCalendar
+    sop: Sop,
+    step: Step,
+    entered_at: datetime,
+    due_at: datetime,
+    calendar: WorkingCalendar,
+    paused_minutes: float = 0.0,
 ) -> list[tuple[float, datetime]]:
-    """(percent, when) for each warning the SOP declares, earliest first."""
-    if sop.escalation is None or not sop.escalation.warn_at:
+    """(percent, when) for each warning the SOP declares, earliest first.
+
+    The share is of the step's own time: its limit in minutes (or calendar days); for a
+    working-day limit, the office minutes from entry to deadline less those spent paused.
+    """
+    if sop.escalation is None or not sop.escalation.warn_at or step.limit is None:
         return []
     clock = step.effective_clock
-    total = calendar.elapsed_minutes(entered_at, due_at, clock)
+    if step.limit.minutes is not None:
+        total: float = step.limit.minutes
+    elif clock is Clock.calendar:
+        total = step.limit.amount * 24 * 60
+    else:
+        total = calendar.elapsed_minutes(entered_at, due_at, clock) - paused_minutes
     return [
         (pct, calendar.retreat(due_at, total * (100 - pct) / 100, clock))
         for pct in sop.escalation.warn_at
@@ -52,13 +66,15 @@ def next_check(
     breached: bool,
     escalation_level: int,
     calendar: WorkingCalendar,
+    paused_minutes: float = 0.0,
 ) -> datetime | None:
     """The next moment the sweeper has something to do for this visit, if any."""
     if due_at is None:
         return None
     candidates: list[datetime] = []
     if not breached:
-        warnings = warning_times(sop, step, entered_at, due_at, calendar)[warnings_sent:]
+        warnings = warning_times(sop, step, entered_at, due_at, calendar, paused_minutes)
+        warnings = warnings[warnings_sent:]
         candidates.extend(when for _, when in warnings if when < due_at)
         candidates.append(due_at)
     candidates.extend(rung_times(sop, due_at)[escalation_level:])

@@ -468,6 +468,7 @@ class CaseEngine:
                 },
             )
             row.status = "waiting"
+            outbox.write(conn, self._status_notice(row, sop, now))
             self._system_change(conn, row, actor, "pause", {"reason": reason, "note": note}, now)
             return _view(session, row, self.engine)
 
@@ -516,6 +517,7 @@ class CaseEngine:
                 .values(resumed_at=now, resumed_by=actor.name, shifted_minutes=shifted)
             )
             row.status = step.status.value
+            outbox.write(conn, self._status_notice(row, sop, now))
             payload = {
                 "reason": visit["paused_reason"],
                 "note": note,
@@ -543,7 +545,9 @@ class CaseEngine:
             row = self._lock_case(session, case_id)
             sop = self.registry.by_hash(row.content_hash).sop
             allowed = set(sop.interventions.by) if sop.interventions else set()
-            roles = sorted(allowed & set(actor.roles_anywhere(row.region_id)))
+            roles = sorted(allowed & set(actor.roles_for(row.region_id, row.unit_key, sop, row.id)))
+            if not roles and allowed & set(actor.roles_anywhere(row.region_id)):
+                raise self._out_of_scope(row)
             if not roles:
                 names = ", ".join(sop.roles[r].title or r for r in sorted(allowed)) or "-"
                 raise Refused(
@@ -683,6 +687,15 @@ class CaseEngine:
                     break
         return out
 
+    def _out_of_scope(self, row: _Case) -> Refused:
+        unit = self.registry.region(row.region_id).units.get(row.unit_key or "")
+        name = unit.name if unit else "-"
+        return Refused(
+            f"Kasus ini ditangani oleh {name}; Anda tidak bertugas di perangkat daerah itu.",
+            f"This case belongs to {name}; you do not work for that unit.",
+            reason="out_of_scope",
+        )
+
     def _require_step_role(self, row: _Case, sop: Sop, actor: Actor) -> None:
         step = sop.steps.get(row.step)
         allowed = {step.by} if step and step.by else set()
@@ -798,14 +811,7 @@ class CaseEngine:
                 compiled, row.step, anywhere, action, fields, entries
             )
             if wider.allowed or wider.reason == "missing_fields":
-                unit = self.registry.region(row.region_id).units.get(row.unit_key or "")
-                name = unit.name if unit else "-"
-                return Refused(
-                    f"Kasus ini ditangani oleh {name}; "
-                    "Anda tidak bertugas di perangkat daerah itu.",
-                    f"This case belongs to {name}; you do not work for that unit.",
-                    reason="out_of_scope",
-                )
+                return self._out_of_scope(row)
         return Refused(
             decision.message,
             decision.message_en,
@@ -877,6 +883,8 @@ class CaseEngine:
                 for role in action.report_to
                 if sop.roles[role].kind is not RoleKind.citizen
             ]
+            if any(sop.roles[r].kind is RoleKind.citizen for r in action.report_to):
+                notices.extend(self._status_notice(row, sop, now))
         outbox.write(conn, notices)
         conn.execute(
             _INSERT_EVENT,
@@ -963,24 +971,33 @@ class CaseEngine:
             if sop.roles[role].kind is not RoleKind.citizen
         ]
         citizen_step = any(sop.roles[r].kind is RoleKind.citizen for r in roles)
-        if (status_changed or citizen_step) and row.reporter_id is not None and not row.anonymous:
-            words = STATUS_WORDS.get(row.status, (row.status, row.status))
-            rows.append(
-                outbox.row(
-                    now=now,
-                    region=row.region_id,
-                    kind="status",
-                    audience="reporter",
-                    params={
-                        "tracking": row.tracking_number,
-                        "status_id": words[0],
-                        "status_en": words[1],
-                        "step_title": step.title,
-                    },
-                    case_id=row.id,
-                )
-            )
+        if status_changed or citizen_step:
+            rows.extend(self._status_notice(row, sop, now))
         return rows
+
+    @staticmethod
+    def _status_notice(row: _Case, sop: Sop, now: datetime) -> list[dict[str, Any]]:
+        """Tell an identified reporter where their case stands (never an anonymous one)."""
+        if row.reporter_id is None or row.anonymous:
+            return []
+        words = STATUS_WORDS.get(row.status, (row.status, row.status))
+        step = sop.steps.get(row.step)
+        params = {
+            "tracking": row.tracking_number,
+            "status_id": words[0],
+            "status_en": words[1],
+            "step_title": step.title if step else row.step,
+        }
+        return [
+            outbox.row(
+                now=now,
+                region=row.region_id,
+                kind="status",
+                audience="reporter",
+                params=params,
+                case_id=row.id,
+            )
+        ]
 
     # --- step visits ----------------------------------------------------------------------
 
@@ -1045,7 +1062,15 @@ class CaseEngine:
     def _leave(self, conn: Connection, row: _Case, now: datetime) -> VisitView | None:
         """Close the open visit, met or breached, in one UPDATE ... RETURNING."""
         closed = conn.execute(_CLOSE_VISIT, {"b_id": row.id, "b_now": now}).mappings().first()
-        return None if closed is None else _as_view(closed)
+        if closed is None:
+            return None
+        if closed["escalation_level"]:  # its escalations are answered: the case moved on
+            conn.execute(
+                update(_TASKS)
+                .where(_TASKS.c.visit_id == closed["id"], _TASKS.c.resolved_at.is_(None))
+                .values(resolved_at=now)
+            )
+        return _as_view(closed)
 
 
 def route(sop: Sop, fields: Mapping[str, Any]) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from rules.limits import Clock as ClockKind
 from rules.model import RoleKind, Sop
 from sop_platform.db import is_sqlite, transaction
 from sop_platform.deadlines import next_check, rung_times, span, warning_times
@@ -28,10 +29,11 @@ from sop_platform.models import (
     ObligationClock,
     ObligationEvent,
     StepVisit,
+    VisitPause,
 )
 from sop_platform.outbox import enqueue
 from sop_platform.registry import Registry
-from sop_platform.timekeeping import Clock
+from sop_platform.timekeeping import Clock, WorkingCalendar
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ _EVENTS = CaseEvent.__table__  # type: ignore[attr-defined]
 _TASKS = EscalationTask.__table__  # type: ignore[attr-defined]
 _CLOCKS = ObligationClock.__table__  # type: ignore[attr-defined]
 _OB_EVENTS = ObligationEvent.__table__  # type: ignore[attr-defined]
+_PAUSES = VisitPause.__table__  # type: ignore[attr-defined]
 
 SYSTEM = "Sistem (pemantau batas waktu)"
 
@@ -63,6 +66,18 @@ class SweepResult:
     @property
     def total(self) -> int:
         return self.warnings + self.breaches + self.escalations + self.obligations_missed
+
+
+def paused_minutes(
+    conn: Connection, visit_id: int, calendar: WorkingCalendar, clock: ClockKind
+) -> float:
+    """Minutes a visit's clock stood still, as that clock counts them (finished pauses only)."""
+    rows = conn.execute(
+        select(_PAUSES.c.paused_at, _PAUSES.c.resumed_at).where(
+            _PAUSES.c.visit_id == visit_id, _PAUSES.c.resumed_at.is_not(None)
+        )
+    ).all()
+    return sum(calendar.elapsed_minutes(a, b, clock) for a, b in rows)
 
 
 class Sweeper:
@@ -133,7 +148,12 @@ class Sweeper:
         audience = {"role": visit["role"], "unit": visit["unit_key"]}
         events: list[tuple[str, dict[str, Any]]] = []
         # Warnings: only the latest one passed, if several came due at once.
-        warnings = warning_times(sop, step, visit["entered_at"], due, calendar)
+        paused = (
+            paused_minutes(conn, visit["id"], calendar, step.effective_clock)
+            if step.limit is not None and step.limit.minutes is None
+            else 0.0
+        )
+        warnings = warning_times(sop, step, visit["entered_at"], due, calendar, paused)
         passed = [i for i, (_, when) in enumerate(warnings) if when <= now and when < due]
         sent = visit["warnings_sent"]
         if passed and passed[-1] >= sent and now < due:
@@ -152,8 +172,6 @@ class Sweeper:
             events.append(("warning", {"percent": pct, "due_at": due.isoformat()}))
             sent = passed[-1] + 1
             result.warnings += 1
-        elif passed:
-            sent = max(sent, passed[-1] + 1)
         breached_at = visit["breached_at"]
         if breached_at is None and now >= due:
             breached_at = now
@@ -290,10 +308,8 @@ class Sweeper:
             row = self._claim(conn, query)
             if row is None:
                 return None
-            try:
-                sop = self.registry.latest(row["sop_id"]).sop
-            except KeyError:
-                sop = None
+            loaded = self.registry.catalog.latest().get(row["sop_id"])
+            sop = loaded.sop if loaded else None
             obligation = sop.obligations.get(row["obligation"]) if sop else None
             if sop is None or obligation is None:  # withdrawn: stop watching it
                 conn.execute(
