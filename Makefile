@@ -9,7 +9,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup test run fmt bench
 
-setup: $(STAMP)
+HTMX  := web/static/vendor/htmx.min.js
+
+setup: $(STAMP) $(HTMX)
+
+# htmx is served from our own static files (no CDN): fetched once, pinned and checksummed.
+$(HTMX): web/fetch_htmx.py | $(STAMP)
+	$(PY) web/fetch_htmx.py || echo "warning: htmx not fetched (needs npm); pages fall back to plain forms"
 
 # durable_rules imports on Python 3.11 and 3.12 only (not 3.13).
 $(PY):

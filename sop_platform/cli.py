@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -237,14 +238,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Set up the demo database and list the SOPs it runs."""
-    code = cmd_demo(args)
-    if code:
-        return code
-    return cmd_list(argparse.Namespace(paths=None))
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sop", description="SOP platform: validate, compile and run regional SOPs."
@@ -315,8 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("run", help="set up the demo database and run the platform")
-    p.set_defaults(func=cmd_run)
+    # Commands of the layers above (the web application's `serve` and `run`) plug in through the
+    # "sop.commands" entry point, so this package never imports them.
+    for entry in entry_points(group="sop.commands"):
+        entry.load()(sub)
     return parser
 
 

@@ -36,6 +36,7 @@ COMMANDS = [
     "sweep",
     "deliver",
     "demo",
+    "serve",
     "run",
 ]
 

@@ -1,0 +1,93 @@
+"""``web.serve``: the app built from the environment, its secret, and the ``sop`` sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from tests.conftest import DEFINITIONS
+from web import serve
+
+
+def test_build_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOP_DATABASE_URL", f"sqlite:///{tmp_path / 'sop.db'}")
+    monkeypatch.setenv("SOP_DEFINITIONS", str(DEFINITIONS))
+    monkeypatch.setenv("SOP_WEB_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("SOP_WEB_SECRET", raising=False)
+    monkeypatch.delenv("SOP_DEMO", raising=False)
+    app, logins = serve.build()
+    assert logins == []  # no demo set-up unless asked
+    with TestClient(app) as client:
+        assert "upik-pengaduan" in client.get("/lapor").text
+    secret = (tmp_path / "store" / "secret").read_text().strip()
+    assert len(secret) >= 32
+    assert serve.web_secret(tmp_path / "store") == secret  # stable across restarts
+    assert (tmp_path / "store" / "secret").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("SOP_WEB_SECRET", "s" * 40)
+    assert serve.web_secret(tmp_path / "store") == "s" * 40
+
+
+def test_sop_serve_and_run_sub_commands() -> None:
+    parser = argparse.ArgumentParser(prog="sop")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve.add_parsers(sub)
+    args = parser.parse_args(["serve", "--host", "0.0.0.0", "--port", "9000"])
+    assert (args.func, args.host, args.port) == (serve.cmd_serve, "0.0.0.0", 9000)
+    args = parser.parse_args(["run"])
+    assert (args.func, args.host, args.port) == (serve.cmd_run, "127.0.0.1", 8000)
+
+
+def test_serve_runs_uvicorn_with_the_built_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(serve, "build", lambda demo=None: ("APP", []))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
+    serve.serve("127.0.0.1", 8123)
+    assert calls[0]["app"] == "APP" and calls[0]["port"] == 8123
+    assert calls[0]["proxy_headers"] is True
+
+
+def test_the_sweeper_runs_inside_the_app_and_stops_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+    from datetime import timedelta
+
+    from sop_platform.cases import NewCase
+    from sop_platform.db import make_engine
+    from sop_platform.engine import CaseEngine
+    from sop_platform.registry import Registry
+    from sop_platform.timekeeping import SystemClock, VirtualClock
+    from tests.conftest import DEFINITIONS as DEFS
+
+    url = f"sqlite:///{tmp_path / 'sop.db'}"
+    monkeypatch.setenv("SOP_DATABASE_URL", url)
+    monkeypatch.setenv("SOP_DEFINITIONS", str(DEFS))
+    monkeypatch.setenv("SOP_WEB_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("SOP_WORKERS_IN_APP", raising=False)
+    app, _ = serve.build()
+    # A case whose 1 x 2 jam limit ran out an hour ago (submitted three hours back).
+    engine = make_engine(url)
+    from rules.loader import load_catalog
+
+    registry = Registry(engine, load_catalog([DEFS]))
+    past = VirtualClock(SystemClock().now() - timedelta(hours=3))
+    case = CaseEngine(engine, registry, past).submit(
+        NewCase("upik-pengaduan", "jss", "Sampah", {"kategori": "kebersihan"}, anonymous=True)
+    )
+    names = lambda: {t.name for t in threading.enumerate()}  # noqa: E731
+    with TestClient(app):
+        assert {"sop-sweeper", "sop-delivery"} <= names()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            kinds = [e.kind for e in CaseEngine(engine, registry, past).get(case.id).events]
+            if "breach" in kinds:
+                break
+            time.sleep(0.2)
+        assert "breach" in kinds  # noticed within seconds by the in-app sweeper
+    assert not {"sop-sweeper", "sop-delivery"} & names()  # stopped with the app

@@ -1,0 +1,257 @@
+"""The Litestar application: :func:`create_app` builds one from its collaborators (no globals).
+
+What is set here, beyond Litestar's defaults (see ``shared/ARCHITECTURE.md``):
+
+* sessions live server-side in a file store under ``store_dir`` (a restart signs nobody out),
+  with the id rotated at sign-in (:mod:`web.sessions`);
+* CSRF on every unsafe request: forms carry ``{{ csrf_input }}``, htmx sends the token in the
+  header given by ``hx-headers`` on ``<body>``;
+* an unauthenticated page request is redirected to ``/masuk?next=...``; an htmx or JSON request
+  gets 401;
+* htmx is told to swap 4xx/5xx responses (``htmx-config`` in the layout), and errors without a
+  place of their own are retargeted to the page's message area;
+* every 500 is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2_fragments.litestar import HTMXBlockTemplate
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader, ResponseHeader, State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
+from litestar.template.config import TemplateConfig
+from sqlalchemy import Engine
+
+from sop_platform.engine import CaseEngine
+from sop_platform.registry import Registry
+from sop_platform.timekeeping import Clock
+from web import auth, citizen, i18n, staff
+from web.auth import load_actor
+from web.context import (
+    HTMX_FILE,
+    STATIC,
+    TEMPLATES,
+    Settings,
+    Web,
+    common_context,
+    is_htmx,
+    lang_of,
+    page,
+)
+from web.ratelimit import LoginLimiter
+from web.sessions import RotatingSessionConfig
+
+log = logging.getLogger("web")
+
+SESSION_COOKIE = "sop_session"
+CSRF_COOKIE = "sop_csrf"
+CSRF_HEADER = "x-csrftoken"
+
+SECURITY_HEADERS = [
+    ResponseHeader(
+        name="Content-Security-Policy",
+        value="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'self'",
+    ),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="X-Frame-Options", value="DENY"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+]
+
+
+@get("/", name="home")
+async def home(request: Request[Any, Any, Any]) -> Response[Any]:
+    if await load_actor(request) is not None:
+        return Redirect("/antrean")
+    return page(request, "index.html", {})
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _error(request: Request[Any, Any, Any], status: int) -> Response[Any]:
+    """An error as the asker can use it: JSON, an htmx fragment for the message area, or a page."""
+    lang = lang_of(request)
+    key = f"error.{status}"
+    try:
+        message = i18n.translate(key, lang)
+    except KeyError:
+        message = i18n.translate("error.500" if status >= 500 else "error.400", lang)
+    if _wants_json(request):
+        return Response({"status_code": status, "detail": message}, status_code=status)
+    context = {**common_context(request), "status": status, "message": message}
+    if is_htmx(request):
+        return HTMXBlockTemplate(
+            template_name="galat.html",
+            context=context,
+            block_name="error_message",
+            status_code=status,
+            headers={"HX-Retarget": "#pesan", "HX-Reswap": "innerHTML"},
+        )
+    return HTMXBlockTemplate(template_name="galat.html", context=context, status_code=status)
+
+
+def _not_authorized(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
+    if _wants_json(request) or is_htmx(request):
+        return _error(request, 401)
+    target = request.url.path
+    if request.method == "GET" and request.url.query:
+        target += "?" + request.url.query
+    if request.method != "GET":
+        target = "/antrean"
+    return Redirect(f"/masuk?next={quote(target, safe='/')}", status_code=303)
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code >= 500:
+        log.error(
+            "HTTP %s on %s %s", exc.status_code, request.method, request.url.path, exc_info=exc
+        )
+    return _error(request, exc.status_code)
+
+
+def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    try:
+        return _error(request, 500)
+    except Exception:  # the error page itself failed: plain text, never a traceback
+        log.exception("the error page failed")
+        return Response(
+            i18n.translate("error.500", lang_of(request)),
+            status_code=500,
+            media_type=MediaType.TEXT,
+        )
+
+
+def create_app(
+    engine: Engine,
+    registry: Registry,
+    clock: Clock,
+    *,
+    secret: str,
+    store_dir: Path,
+    secure_cookies: bool = False,
+    session_max_age: int = 8 * 60 * 60,
+    login_attempts: int = 5,
+    login_window: int = 60,
+    page_size: int = 25,
+    poll_seconds: int = 30,
+    debug: bool = False,
+) -> Litestar:
+    """The web application on this database, registry and clock.
+
+    ``secret`` signs the CSRF tokens (at least 32 characters; keep it stable across restarts).
+    ``store_dir`` holds the sessions and the sign-in attempt counts; the same directory after a
+    restart keeps everyone signed in. ``secure_cookies`` marks cookies HTTPS-only (set it behind
+    TLS).
+    """
+    if len(secret) < 32:
+        raise ValueError("the secret must be at least 32 characters")
+    settings = Settings(
+        secret=secret,
+        store_dir=Path(store_dir),
+        secure_cookies=secure_cookies,
+        session_max_age=session_max_age,
+        login_attempts=login_attempts,
+        login_window=login_window,
+        page_size=page_size,
+        poll_seconds=poll_seconds,
+        debug=debug,
+    )
+    sessions = FileStore(settings.store_dir / "sessions", create_directories=True)
+    attempts = FileStore(settings.store_dir / "ratelimit", create_directories=True)
+    for store in (sessions, attempts):
+        Path(store.path).mkdir(parents=True, exist_ok=True)
+    web = Web(
+        engine=engine,
+        registry=registry,
+        clock=clock,
+        settings=settings,
+        cases=CaseEngine(engine, registry, clock),
+        htmx_available=HTMX_FILE.is_file(),
+        limiter=LoginLimiter(attempts, login_attempts, login_window),
+    )
+    if not web.htmx_available:
+        log.warning(
+            "%s is missing: pages work as plain forms; run `python web/fetch_htmx.py`", HTMX_FILE
+        )
+
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals["year"] = datetime.now().year
+    template_config = TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
+    session_config = RotatingSessionConfig(
+        key=SESSION_COOKIE,
+        store=auth.SESSION_STORE,
+        max_age=session_max_age,
+        renew_on_access=True,
+        secure=secure_cookies,
+        httponly=True,
+        samesite="lax",
+        exclude=["^/static/"],
+    )
+    csrf_config = CSRFConfig(
+        secret=secret,
+        cookie_name=CSRF_COOKIE,
+        header_name=CSRF_HEADER,
+        cookie_secure=secure_cookies,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        exclude=["^/static/"],
+    )
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        name="static",
+        cache_control=CacheControlHeader(max_age=3600),
+        include_in_schema=False,
+    )
+
+    async def sweep_expired() -> None:
+        """Expired entries are otherwise removed only when read again."""
+        for store in (sessions, attempts):
+            await store.delete_expired()
+
+    return Litestar(
+        on_startup=[sweep_expired],
+        route_handlers=[home, *auth.ROUTES, *staff.ROUTES, *citizen.ROUTES, static],
+        dependencies={
+            "actor": Provide(auth.provide_actor),
+            "db": Provide(staff.provide_db),
+        },
+        stores={auth.SESSION_STORE: sessions, auth.LIMITER_STORE: attempts},
+        middleware=[session_config.middleware],
+        csrf_config=csrf_config,
+        template_config=template_config,
+        plugins=[HTMXPlugin()],
+        exception_handlers={
+            NotAuthorizedException: _not_authorized,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        response_headers=SECURITY_HEADERS,
+        state=State({"web": web}),
+        openapi_config=None,
+        debug=debug,
+    )

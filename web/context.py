@@ -1,0 +1,134 @@
+"""What every handler works with (the engine, registry, clock, settings) and how pages render.
+
+One template per page; its blocks are the fragments. A request from htmx gets the block it asked
+for (rendered by jinja2-fragments), any other request the whole page, so every page also works as
+plain HTML forms without JavaScript.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import anyio.to_thread
+from jinja2_fragments.litestar import HTMXBlockTemplate
+from litestar import Request
+from litestar.datastructures import State
+from sqlalchemy import Engine
+
+from sop_platform.engine import CaseEngine
+from sop_platform.registry import Registry
+from sop_platform.timekeeping import Clock
+from web import i18n
+from web.ratelimit import LoginLimiter
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES = WEB_DIR / "templates"
+STATIC = WEB_DIR / "static"
+HTMX_FILE = STATIC / "vendor" / "htmx.min.js"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The knobs of one web application (see :func:`web.app.create_app`)."""
+
+    secret: str
+    store_dir: Path
+    secure_cookies: bool = False
+    session_max_age: int = 8 * 60 * 60  # one working day
+    login_attempts: int = 5
+    login_window: int = 60  # seconds
+    page_size: int = 25
+    poll_seconds: int = 30
+    debug: bool = False
+
+
+@dataclass
+class Web:
+    """The application's collaborators, kept on ``app.state.web`` (no module globals)."""
+
+    engine: Engine
+    registry: Registry
+    clock: Clock
+    settings: Settings
+    cases: CaseEngine
+    htmx_available: bool
+    limiter: LoginLimiter
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+async def blocking(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run database and engine work in a worker thread. Handlers are all ``async``: Litestar
+    wraps a sync handler again each time it is registered (a second app from the same handler
+    objects, or GET and POST on one path), and the doubly wrapped one returns a coroutine."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+
+
+def web_of(state: State) -> Web:
+    found: Web = state.web
+    return found
+
+
+def lang_of(request: Request[Any, Any, Any]) -> str:
+    return i18n.normalise(request.cookies.get(i18n.COOKIE))
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    """An htmx request that wants a fragment (a history restore wants the whole page)."""
+    headers = request.headers
+    return headers.get("hx-request") == "true" and headers.get("hx-history-restore-request") != (
+        "true"
+    )
+
+
+def common_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    web = web_of(request.app.state)
+    lang = lang_of(request)
+    session = request.scope.get("session")
+    user = session.get("name") if isinstance(session, dict) else None
+    registry = web.registry
+
+    def when(moment: datetime | None, region: str) -> str:
+        return registry.local_text(moment, region)
+
+    return {
+        "lang": lang,
+        "t": i18n.translator(lang),
+        "status_word": lambda status: i18n.status_word(status, lang),
+        "when": when,
+        "user_name": user,
+        "htmx_available": web.htmx_available,
+        "poll_seconds": web.settings.poll_seconds,
+        "current_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+    }
+
+
+def page(
+    request: Request[Any, Any, Any],
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMXBlockTemplate:
+    """The whole page, or only ``block`` when htmx asks."""
+    merged = {**common_context(request), **context}
+    if block is not None and is_htmx(request):
+        return HTMXBlockTemplate(
+            template_name=template,
+            context=merged,
+            block_name=block,
+            status_code=status_code,
+            headers=headers or {},
+        )
+    return HTMXBlockTemplate(
+        template_name=template, context=merged, status_code=status_code, headers=headers or {}
+    )

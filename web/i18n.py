@@ -1,0 +1,304 @@
+"""The interface's words in Bahasa Indonesia (default) and English.
+
+Only the interface is translated. What an SOP says (titles of SOPs, steps, roles, units, field
+labels) is shown as written, and the domain's own words stay Indonesian in both languages (SOP,
+OPD, pelapor, Admin Pusat, jawaban, ...). Engine messages come in both languages already
+(``message`` / ``message_en``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+LANGUAGES = ("id", "en")
+DEFAULT = "id"
+COOKIE = "lang"
+
+_WORDS: dict[str, tuple[str, str]] = {
+    # layout
+    "app.name": ("Layanan Pengaduan dan SOP", "Complaints and SOP service"),
+    "nav.skip": ("Langsung ke isi", "Skip to content"),
+    "nav.queue": ("Antrean", "Antrean (work queue)"),
+    "nav.report": ("Lapor", "Lapor (report)"),
+    "nav.track": ("Lacak", "Lacak (track)"),
+    "nav.login": ("Masuk petugas", "Staff sign-in"),
+    "nav.logout": ("Keluar", "Sign out"),
+    "nav.signed_in_as": ("Masuk sebagai", "Signed in as"),
+    "nav.language": ("Bahasa", "Language"),
+    "nav.switch": ("English", "Bahasa Indonesia"),
+    "nav.menu": ("Menu utama", "Main menu"),
+    "common.loading": ("Memuat…", "Loading…"),
+    "common.back": ("Kembali", "Back"),
+    "common.none": ("-", "-"),
+    "common.yes": ("ya", "yes"),
+    "common.no": ("tidak", "no"),
+    "common.choose": ("— pilih —", "— choose —"),
+    "common.all": ("Semua", "All"),
+    "common.apply": ("Terapkan", "Apply"),
+    "common.optional": ("tidak wajib", "optional"),
+    "common.required": ("wajib", "required"),
+    "common.no_script": (
+        "JavaScript mati: halaman tetap bisa dipakai, tetapi tidak diperbarui otomatis.",
+        "JavaScript is off: the pages still work, but do not refresh by themselves.",
+    ),
+    # index
+    "index.title": ("Selamat datang", "Welcome"),
+    "index.lead": (
+        "Sampaikan laporan, pengaduan atau permohonan kepada pemerintah daerah, lalu ikuti "
+        "tindak lanjutnya dengan nomor pelacakan.",
+        "Send a report, complaint or request to the regional government, then follow it with "
+        "its tracking number.",
+    ),
+    "index.report": ("Buat laporan", "Make a report"),
+    "index.track": ("Lacak laporan", "Track a report"),
+    "index.staff": ("Petugas: masuk ke antrean kerja", "Staff: open the work queue"),
+    # login
+    "login.title": ("Masuk petugas", "Staff sign-in"),
+    "login.username": ("Nama pengguna", "Username"),
+    "login.password": ("Kata sandi", "Password"),
+    "login.submit": ("Masuk", "Sign in"),
+    "login.failed": (
+        "Nama pengguna atau kata sandi salah.",
+        "Wrong username or password.",
+    ),
+    "login.limited": (
+        "Terlalu banyak percobaan masuk. Coba lagi dalam satu menit.",
+        "Too many sign-in attempts. Try again in a minute.",
+    ),
+    "login.needed": (
+        "Silakan masuk untuk membuka halaman itu.",
+        "Please sign in to open that page.",
+    ),
+    "login.expired": (
+        "Sesi Anda berakhir. Silakan masuk lagi.",
+        "Your session has ended. Please sign in again.",
+    ),
+    "logout.done": ("Anda sudah keluar.", "You have signed out."),
+    # queue
+    "queue.title": ("Antrean kerja", "Work queue (antrean)"),
+    "queue.lead": (
+        "Kasus yang menunggu peran Anda, yang paling mendesak di atas.",
+        "Cases waiting on your roles, the most urgent first.",
+    ),
+    "queue.filter.sop": ("SOP", "SOP"),
+    "queue.filter.status": ("Status", "Status"),
+    "queue.col.tracking": ("Nomor", "Number"),
+    "queue.col.sop": ("SOP", "SOP"),
+    "queue.col.step": ("Tahap", "Step"),
+    "queue.col.unit": ("Perangkat daerah", "Unit (OPD)"),
+    "queue.col.due": ("Sisa waktu", "Time left"),
+    "queue.col.status": ("Status", "Status"),
+    "queue.empty": ("Tidak ada kasus yang menunggu Anda.", "No case is waiting on you."),
+    "queue.next": ("Halaman berikutnya", "Next page"),
+    "queue.first": ("Ke awal", "Back to the start"),
+    "queue.refreshed": ("Diperbarui", "Updated"),
+    "queue.no_roles": (
+        "Akun Anda belum memiliki peran pada SOP mana pun.",
+        "Your account holds no role in any SOP yet.",
+    ),
+    "queue.paused": ("dijeda", "paused"),
+    # time left
+    "due.none": ("tanpa batas waktu", "no time limit"),
+    "due.left": ("{} lagi", "{} left"),
+    "due.late": ("terlambat {}", "{} late"),
+    "due.at": ("batas {}", "due {}"),
+    "unit.day": ("h", "d"),
+    "unit.hour": ("j", "h"),
+    "unit.minute": ("m", "m"),
+    # case page
+    "case.title": ("Kasus {}", "Case {}"),
+    "case.sop": ("SOP", "SOP"),
+    "case.version": ("versi", "version"),
+    "case.step": ("Tahap sekarang", "Current step"),
+    "case.status": ("Status", "Status"),
+    "case.unit": ("Perangkat daerah", "Unit (OPD)"),
+    "case.channel": ("Kanal", "Channel"),
+    "case.received": ("Diterima", "Received"),
+    "case.due": ("Batas waktu tahap", "Step deadline"),
+    "case.text": ("Isi laporan", "Report"),
+    "case.fields": ("Isian", "Fields"),
+    "case.reporter": ("Pelapor", "Reporter (pelapor)"),
+    "case.reporter.anonymous": (
+        "Laporan anonim: identitas pelapor tidak disimpan.",
+        "Anonymous report: the reporter's identity is not kept.",
+    ),
+    "case.reporter.confidential": (
+        "Laporan rahasia: identitas pelapor tidak ditampilkan.",
+        "Confidential report: the reporter's identity is not shown.",
+    ),
+    "case.reporter.none": ("Pelapor tidak memberikan identitas.", "The reporter gave no identity."),
+    "reporter.name": ("Nama", "Name"),
+    "reporter.nik": ("NIK", "NIK (identity number)"),
+    "reporter.email": ("E-mail", "E-mail"),
+    "reporter.phone": ("Telepon", "Phone"),
+    "case.actions": ("Tindakan", "Actions"),
+    "case.no_actions": (
+        "Tidak ada tindakan untuk Anda pada tahap ini.",
+        "There is nothing for you to do at this step.",
+    ),
+    "case.done": ("Tindakan dicatat.", "Action recorded."),
+    "case.gone": (
+        "Tindakan dicatat; kasus ini kini di luar wewenang Anda.",
+        "Action recorded; this case is now outside your remit.",
+    ),
+    "case.timeline": ("Riwayat", "History"),
+    "case.visits": ("Tahap yang dilalui", "Steps visited"),
+    "case.visit.entered": ("Masuk", "Entered"),
+    "case.visit.left": ("Keluar", "Left"),
+    "case.visit.due": ("Batas", "Due"),
+    "case.visit.outcome": ("Hasil", "Outcome"),
+    "case.visit.open": ("sedang berjalan", "in progress"),
+    "outcome.met": ("tepat waktu", "met"),
+    "outcome.breached": ("terlambat", "breached"),
+    "event.submit": ("Laporan masuk", "Report received"),
+    "event.transition": ("Tindakan", "Action"),
+    "event.record": ("Dicatat", "Recorded"),
+    "event.report": ("Laporan progres", "Progress report"),
+    "event.pause": ("Jam dijeda", "Clock paused"),
+    "event.resume": ("Jam dijalankan lagi", "Clock resumed"),
+    "event.intervention": ("Intervensi", "Intervention"),
+    "event.warning": ("Peringatan", "Warning"),
+    "event.breach": ("Melewati batas waktu", "Deadline missed"),
+    "event.escalation": ("Eskalasi", "Escalation"),
+    "case.back": ("Kembali ke antrean", "Back to the queue"),
+    # entries of actions
+    "entry.unit": ("Perangkat daerah tujuan", "Target unit (OPD)"),
+    # errors
+    "error.title": ("Terjadi masalah", "Something went wrong"),
+    "error.400": ("Permintaan tidak dapat dibaca.", "The request could not be read."),
+    "error.401": ("Silakan masuk terlebih dahulu.", "Please sign in first."),
+    "error.403": (
+        "Permintaan ditolak (token keamanan formulir tidak cocok). Muat ulang halaman lalu coba "
+        "lagi.",
+        "The request was refused (the form's security token did not match). Reload the page "
+        "and try again.",
+    ),
+    "error.404": ("Halaman atau kasus tidak ditemukan.", "Page or case not found."),
+    "error.405": ("Cara permintaan ini tidak didukung.", "This request method is not supported."),
+    "error.429": (
+        "Terlalu banyak percobaan. Coba lagi sebentar lagi.",
+        "Too many attempts. Try again shortly.",
+    ),
+    "error.500": (
+        "Terjadi kesalahan di server. Kesalahan sudah dicatat; coba lagi nanti.",
+        "The server hit an error. It has been logged; try again later.",
+    ),
+    "error.home": ("Ke halaman awal", "Go to the start page"),
+    # citizen: report
+    "report.title": ("Buat laporan", "Make a report"),
+    "report.lead": (
+        "Pilih layanan atau jenis pengaduan. Anda tidak perlu akun.",
+        "Choose a service or kind of complaint. You need no account.",
+    ),
+    "report.region": ("Wilayah", "Region"),
+    "report.choose": ("Pilih", "Choose"),
+    "report.none": ("Belum ada layanan yang menerima laporan.", "No service takes reports yet."),
+    "report.form.title": ("Laporan: {}", "Report: {}"),
+    "report.text": ("Isi laporan", "Your report"),
+    "report.text.hint": (
+        "Tuliskan apa yang terjadi, di mana dan kapan.",
+        "Write what happened, where and when.",
+    ),
+    "report.privacy": ("Kerahasiaan", "Privacy"),
+    "report.anonymous": (
+        "Anonim: identitas saya tidak disimpan",
+        "Anonymous: do not keep my identity",
+    ),
+    "report.confidential": (
+        "Rahasia: identitas saya tidak ditampilkan kepada petugas",
+        "Confidential: do not show my identity to the staff",
+    ),
+    "report.identity": ("Identitas pelapor", "Your identity"),
+    "report.identity.any_of": (
+        "Wajib diisi salah satu dari: {}.",
+        "Give at least one of: {}.",
+    ),
+    "report.identity.optional": (
+        "Tidak wajib; diperlukan bila Anda ingin dihubungi.",
+        "Optional; needed if you want to be contacted.",
+    ),
+    "report.submit": ("Kirim laporan", "Send the report"),
+    "report.sent.title": ("Laporan terkirim", "Report sent"),
+    "report.sent.number": ("Nomor pelacakan Anda", "Your tracking number"),
+    "report.sent.keep": (
+        "Simpan nomor ini untuk mengikuti tindak lanjut laporan Anda.",
+        "Keep this number to follow what happens to your report.",
+    ),
+    "report.sent.track": ("Lacak laporan ini", "Track this report"),
+    "report.reused": (
+        "Formulir ini sudah dipakai untuk laporan lain; periksa isian lalu kirim lagi.",
+        "This form was already used for another report; check the entries and send again.",
+    ),
+    # citizen: track
+    "track.title": ("Lacak laporan", "Track a report"),
+    "track.number": ("Nomor pelacakan", "Tracking number"),
+    "track.submit": ("Lacak", "Track"),
+    "track.not_found": (
+        "Nomor pelacakan tidak ditemukan. Periksa kembali penulisannya.",
+        "Tracking number not found. Check how it is written.",
+    ),
+    "track.status": ("Status", "Status"),
+    "track.step": ("Tahap sekarang", "Current step"),
+    "track.received": ("Diterima", "Received"),
+    "track.updated": ("Terakhir diperbarui", "Last updated"),
+    "track.history": ("Perkembangan", "Progress"),
+    "track.answer": ("Jawaban", "Answer"),
+    "track.by": ("oleh", "by"),
+}
+
+# Case statuses (the fixed set every SOP maps onto).
+STATUS: dict[str, tuple[str, str]] = {
+    "open": ("diproses", "in progress"),
+    "waiting": ("menunggu", "waiting"),
+    "done": ("selesai", "done"),
+    "rejected": ("ditolak/ditutup", "rejected/closed"),
+    "cancelled": ("dibatalkan", "cancelled"),
+}
+
+
+def normalise(lang: str | None) -> str:
+    return lang if lang in LANGUAGES else DEFAULT
+
+
+def translate(key: str, lang: str) -> str:
+    """The interface text for ``key``; a missing key is a bug and raises ``KeyError``."""
+    words = _WORDS[key]
+    return words[1] if lang == "en" else words[0]
+
+
+def translator(lang: str) -> Callable[..., str]:
+    def t(key: str, *args: object) -> str:
+        text = translate(key, lang)
+        return text.format(*args) if args else text
+
+    return t
+
+
+def status_word(status: str, lang: str) -> str:
+    words = STATUS.get(status, (status, status))
+    return words[1] if lang == "en" else words[0]
+
+
+def duration(delta: timedelta, lang: str) -> str:
+    """A span as a clerk reads it: ``2 h 5 m``, ``1 h 3 j``; never seconds."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(f"{days} {translate('unit.day', lang)}")
+    if hours:
+        parts.append(f"{hours} {translate('unit.hour', lang)}")
+    if mins or not parts:
+        parts.append(f"{mins} {translate('unit.minute', lang)}")
+    return " ".join(parts[:2])
+
+
+def time_left(due: datetime | None, now: datetime, lang: str) -> tuple[str, bool]:
+    """The time left before ``due`` (or how late it is) and whether it is breached."""
+    if due is None:
+        return translate("due.none", lang), False
+    if due >= now:
+        return translate("due.left", lang).format(duration(due - now, lang)), False
+    return translate("due.late", lang).format(duration(now - due, lang)), True

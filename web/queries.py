@@ -1,0 +1,233 @@
+"""Read-only queries of the web pages that the engine does not offer (yet): the work queue.
+
+The queue of an actor: open cases (status open or waiting) whose current step's responsible role
+(``by``) or an informed role (``informs``) the actor holds in the case's region — and, for unit
+staff, in the case's unit. The pairs (SOP version, step) come from the published definitions, so
+a case keeps the rules of the version it started on.
+
+Ordered by urgency: the open step visit's ``due_at`` ascending, steps without a deadline last,
+then the case id. Paged by keyset (``due_at``, ``id``) — never by OFFSET — so a page costs the
+same at the millionth case as at the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlmodel import Session
+
+from rules.model import RoleKind
+from sop_platform.cases import Actor
+from sop_platform.models import CaseRow, SopDefinitionRow, StepVisit
+from sop_platform.registry import Registry
+
+_CASES = CaseRow.__table__  # type: ignore[attr-defined]
+_VISITS = StepVisit.__table__  # type: ignore[attr-defined]
+_DEFS = SopDefinitionRow.__table__  # type: ignore[attr-defined]
+
+OPEN_STATUSES = ("open", "waiting")
+
+
+@dataclass(frozen=True)
+class QueueScope:
+    """Where an actor's work is: (version, step) anywhere in the region, or in one unit."""
+
+    regions: tuple[str, ...]
+    anywhere: tuple[tuple[str, str], ...]  # (content_hash, step)
+    in_unit: tuple[tuple[str, str, str], ...]  # (content_hash, step, unit)
+    sops: tuple[tuple[str, str], ...]  # (sop_id, title) of the SOPs concerned, for the filter
+
+    @property
+    def empty(self) -> bool:
+        return not self.anywhere and not self.in_unit
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The last row of a page: its deadline (``None`` = no deadline) and case id."""
+
+    due_at: datetime | None
+    case_id: int
+
+    def encode(self) -> str:
+        due = self.due_at.isoformat() if self.due_at else "-"
+        return f"{due}~{self.case_id}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> Cursor | None:
+        """A cursor from a query string; anything malformed means the first page."""
+        if not text or "~" not in text:
+            return None
+        due_text, _, id_text = text.rpartition("~")
+        try:
+            case_id = int(id_text)
+            due = None if due_text == "-" else datetime.fromisoformat(due_text)
+        except ValueError:
+            return None
+        if due is not None and due.tzinfo is None:
+            return None
+        return cls(due, case_id)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: int
+    tracking_number: str
+    region: str
+    sop_id: str
+    content_hash: str
+    step: str
+    status: str
+    unit: str | None
+    created_at: datetime
+    due_at: datetime | None
+    paused: bool
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: tuple[QueueRow, ...]
+    next_cursor: Cursor | None
+
+
+def queue_scope(session: Session, registry: Registry, actor: Actor) -> QueueScope:
+    """The (version, step[, unit]) combinations whose open cases wait on this actor."""
+    regions = sorted({g.region for g in actor.grants})
+    if not regions:
+        return QueueScope((), (), (), ())
+    with session.begin():
+        hashes = (
+            session.connection()
+            .execute(
+                select(_DEFS.c.content_hash)
+                .where(_DEFS.c.region_id.in_(regions))
+                .order_by(_DEFS.c.sop_id, _DEFS.c.version)
+            )
+            .scalars()
+            .all()
+        )
+    anywhere: set[tuple[str, str]] = set()
+    in_unit: set[tuple[str, str, str]] = set()
+    sops: dict[str, str] = {}
+    for content_hash in hashes:
+        # Cached for every version in the files; an old version is compiled once from its copy.
+        sop = registry.by_hash(content_hash).sop
+        grants = [g for g in actor.grants if g.region == sop.region and g.role in sop.roles]
+        if not grants:
+            continue
+        for step_id, step in sop.steps.items():
+            if step.terminal:
+                continue
+            waiting_on = {r for r in (step.by, *step.informs) if r}
+            for g in grants:
+                if g.role not in waiting_on:
+                    continue
+                kind = sop.roles[g.role].kind
+                if kind is RoleKind.citizen:
+                    continue
+                if kind is RoleKind.unit_staff:
+                    if g.unit is not None:
+                        in_unit.add((content_hash, step_id, g.unit))
+                else:
+                    anywhere.add((content_hash, step_id))
+                sops.setdefault(sop.sop, sop.title)
+    return QueueScope(
+        tuple(regions),
+        tuple(sorted(anywhere)),
+        tuple(sorted(in_unit)),
+        tuple(sorted(sops.items())),
+    )
+
+
+def _scope_condition(scope: QueueScope) -> ColumnElement[bool]:
+    c = _CASES.c
+    terms: list[ColumnElement[bool]] = [
+        and_(c.content_hash == h, c.step == s) for h, s in scope.anywhere
+    ]
+    terms += [and_(c.content_hash == h, c.step == s, c.unit_key == u) for h, s, u in scope.in_unit]
+    return or_(*terms) if terms else false()
+
+
+def queue_page(
+    session: Session,
+    scope: QueueScope,
+    *,
+    sop_id: str | None = None,
+    status: str | None = None,
+    after: Cursor | None = None,
+    limit: int = 25,
+) -> QueuePage:
+    """One page of the queue, most urgent first, after ``after``.
+
+    Two keyset phases, each a plain ascending range an index can serve on SQLite and PostgreSQL
+    alike (no ``NULLS LAST``): visits with a deadline by (``due_at``, case id), then visits
+    without one by case id. The second runs only when the first does not fill the page.
+    """
+    if scope.empty:
+        return QueuePage((), None)
+    c, v = _CASES.c, _VISITS.c
+    conditions: list[ColumnElement[bool]] = [
+        c.region_id.in_(scope.regions),
+        c.status.in_([status] if status in OPEN_STATUSES else list(OPEN_STATUSES)),
+        _scope_condition(scope),
+    ]
+    if sop_id:
+        conditions.append(c.sop_id == sop_id)
+    base = (
+        select(
+            c.id,
+            c.tracking_number,
+            c.region_id,
+            c.sop_id,
+            c.content_hash,
+            c.step,
+            c.status,
+            c.unit_key,
+            c.created_at,
+            v.due_at,
+            v.paused_at,
+        )
+        .select_from(_CASES.join(_VISITS, and_(v.case_id == c.id, v.left_at.is_(None))))
+        .where(*conditions)
+    )
+    found: list[Any] = []
+    with session.begin():
+        conn = session.connection()
+        if after is None or after.due_at is not None:
+            timed = base.where(v.due_at.is_not(None))
+            if after is not None:
+                timed = timed.where(
+                    or_(
+                        v.due_at > after.due_at,
+                        and_(v.due_at == after.due_at, c.id > after.case_id),
+                    )
+                )
+            found += conn.execute(timed.order_by(v.due_at, c.id).limit(limit + 1)).all()
+        if len(found) <= limit:
+            untimed = base.where(v.due_at.is_(None))
+            if after is not None and after.due_at is None:
+                untimed = untimed.where(c.id > after.case_id)
+            rest = limit + 1 - len(found)
+            found += conn.execute(untimed.order_by(c.id).limit(rest)).all()
+    rows = tuple(
+        QueueRow(
+            id=r.id,
+            tracking_number=r.tracking_number,
+            region=r.region_id,
+            sop_id=r.sop_id,
+            content_hash=r.content_hash,
+            step=r.step,
+            status=r.status,
+            unit=r.unit_key,
+            created_at=r.created_at,
+            due_at=r.due_at,
+            paused=r.paused_at is not None,
+        )
+        for r in found[:limit]
+    )
+    more = len(found) > limit
+    last = rows[-1] if rows else None
+    return QueuePage(rows, Cursor(last.due_at, last.id) if more and last else None)
