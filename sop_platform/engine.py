@@ -54,6 +54,7 @@ from sop_platform.models import (
 )
 from sop_platform.outbox import STATUS_WORDS
 from sop_platform.registry import Registry
+from sop_platform.sweeper import paused_minutes
 from sop_platform.timekeeping import Clock
 
 __all__ = [
@@ -407,7 +408,7 @@ class CaseEngine:
                     f"Case {row.tracking_number} was just changed{who_en}; reload and try again.",
                     revision=row.revision,
                 )
-            compiled = self.registry.by_hash(row.content_hash)
+            compiled = self.registry.by_hash(row.content_hash, conn=session.connection())
             sop = compiled.sop
             roles = actor.roles_for(row.region_id, row.unit_key, sop, row.id)
             entries = self._entries(sop, row.step, action, payload or {})
@@ -429,7 +430,7 @@ class CaseEngine:
         with transaction(self.engine) as session:
             conn = session.connection()
             row = self._lock_case(session, case_id)
-            sop = self.registry.by_hash(row.content_hash).sop
+            sop = self.registry.by_hash(row.content_hash, conn=session.connection()).sop
             step = sop.steps.get(row.step)
             self._require_step_role(row, sop, actor)
             if step is None or reason not in step.pauses:
@@ -477,7 +478,7 @@ class CaseEngine:
         with transaction(self.engine) as session:
             conn = session.connection()
             row = self._lock_case(session, case_id)
-            sop = self.registry.by_hash(row.content_hash).sop
+            sop = self.registry.by_hash(row.content_hash, conn=session.connection()).sop
             self._require_step_role(row, sop, actor)
             visit = self._open_visit(conn, row.id)
             if visit is None or visit["paused_at"] is None:
@@ -488,34 +489,7 @@ class CaseEngine:
                 )
             now = self.clock.now()
             step = sop.steps[row.step]
-            calendar = self.registry.calendar(row.region_id)
-            due = visit["due_at"]
-            new_due = (
-                calendar.resumed_due(due, visit["paused_at"], now, step.effective_clock)
-                if due is not None
-                else None
-            )
-            shifted = (new_due - due).total_seconds() / 60 if new_due and due else 0.0
-            check = next_check(
-                sop,
-                step,
-                entered_at=visit["entered_at"],
-                due_at=new_due,
-                warnings_sent=visit["warnings_sent"],
-                breached=visit["breached_at"] is not None,
-                escalation_level=visit["escalation_level"],
-                calendar=calendar,
-            )
-            conn.execute(
-                update(_VISITS)
-                .where(_VISITS.c.id == visit["id"])
-                .values(paused_at=None, paused_reason=None, due_at=new_due, next_check_at=check)
-            )
-            conn.execute(
-                update(_PAUSES)
-                .where(_PAUSES.c.visit_id == visit["id"], _PAUSES.c.resumed_at.is_(None))
-                .values(resumed_at=now, resumed_by=actor.name, shifted_minutes=shifted)
-            )
+            new_due, shifted = self._unpause(conn, row, sop, visit, actor.name, now)
             row.status = step.status.value
             outbox.write(conn, self._status_notice(row, sop, now))
             payload = {
@@ -526,6 +500,41 @@ class CaseEngine:
             }
             self._system_change(conn, row, actor, "resume", payload, now)
             return _view(session, row, self.engine)
+
+    def _unpause(
+        self, conn: Connection, row: _Case, sop: Sop, visit: Any, who: str, now: datetime
+    ) -> tuple[datetime | None, float]:
+        """End the open visit's pause: move its deadline by the paused span on the step's own
+        clock, close the pause record, and reschedule the sweeper's next look."""
+        step = sop.steps[row.step]
+        clock = step.effective_clock
+        calendar = self.registry.calendar(row.region_id)
+        due = visit["due_at"]
+        new_due = calendar.resumed_due(due, visit["paused_at"], now, clock) if due else None
+        shifted = (new_due - due).total_seconds() / 60 if new_due and due else 0.0
+        paused_before = paused_minutes(conn, visit["id"], calendar, clock)
+        check = next_check(
+            sop,
+            step,
+            entered_at=visit["entered_at"],
+            due_at=new_due,
+            warnings_sent=visit["warnings_sent"],
+            breached=visit["breached_at"] is not None,
+            escalation_level=visit["escalation_level"],
+            calendar=calendar,
+            paused_minutes=paused_before + calendar.elapsed_minutes(visit["paused_at"], now, clock),
+        )
+        conn.execute(
+            update(_VISITS)
+            .where(_VISITS.c.id == visit["id"])
+            .values(paused_at=None, paused_reason=None, due_at=new_due, next_check_at=check)
+        )
+        conn.execute(
+            update(_PAUSES)
+            .where(_PAUSES.c.visit_id == visit["id"], _PAUSES.c.resumed_at.is_(None))
+            .values(resumed_at=now, resumed_by=who, shifted_minutes=shifted)
+        )
+        return new_due, shifted
 
     def intervene(
         self,
@@ -543,7 +552,7 @@ class CaseEngine:
         with transaction(self.engine) as session:
             conn = session.connection()
             row = self._lock_case(session, case_id)
-            sop = self.registry.by_hash(row.content_hash).sop
+            sop = self.registry.by_hash(row.content_hash, conn=session.connection()).sop
             allowed = set(sop.interventions.by) if sop.interventions else set()
             roles = sorted(allowed & set(actor.roles_for(row.region_id, row.unit_key, sop, row.id)))
             if not roles and allowed & set(actor.roles_anywhere(row.region_id)):
@@ -865,6 +874,10 @@ class CaseEngine:
         left: VisitView | None = None
         notices: list[dict[str, Any]] = []
         if decision.moves and decision.to is not None:
+            if row.status == "waiting":  # perhaps paused: the pause ends with the step
+                visit = self._open_visit(conn, row.id)
+                if visit is not None and visit["paused_at"] is not None:
+                    self._unpause(conn, row, sop, visit, actor.name, now)
             left = self._leave(conn, row, now)
             previous_status = row.status
             row.step = decision.to

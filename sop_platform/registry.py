@@ -11,8 +11,9 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlmodel import select
 
 from rules.evaluator import CompiledSop, Evaluator
@@ -23,6 +24,7 @@ from sop_platform.models import RegionRow, SopDefinitionRow, UnitRow
 from sop_platform.timekeeping import WorkingCalendar
 
 LATEST_TTL = 5.0  # seconds
+_DEFS = SopDefinitionRow.__table__  # type: ignore[attr-defined]
 
 
 class PublishError(ValueError):
@@ -141,6 +143,15 @@ class Registry:
             self._latest[sop_id] = (now, compiled)
         return compiled
 
+    def latest_in(self, conn: Connection, sop_id: str) -> CompiledSop | None:
+        """The newest published version, read through the caller's transaction."""
+        found = conn.execute(
+            select(_DEFS.c.content_hash, _DEFS.c.version)
+            .where(_DEFS.c.sop_id == sop_id)
+            .order_by(_DEFS.c.version.desc())
+        ).first()
+        return None if found is None else self.by_hash(found[0], conn=conn)
+
     def _latest_from_db(self, sop_id: str) -> CompiledSop:
         with transaction(self.engine) as session:
             rows = session.exec(
@@ -151,23 +162,40 @@ class Registry:
         newest = max(rows, key=lambda r: r.version)
         return self.by_hash(newest.content_hash, newest)
 
-    def by_hash(self, content_hash: str, row: SopDefinitionRow | None = None) -> CompiledSop:
-        """The compiled definition a case is pinned to (from files, else from its stored copy)."""
+    def by_hash(
+        self,
+        content_hash: str,
+        row: SopDefinitionRow | None = None,
+        conn: Connection | None = None,
+    ) -> CompiledSop:
+        """The compiled definition a case is pinned to (from files, else from its stored copy).
+
+        Inside a transaction, pass its ``conn``: a second transaction would wait for the first
+        one's write lock on SQLite.
+        """
         with self._lock:
             found = self._by_hash.get(content_hash)
         if found is not None:
             return found
-        if row is None:
-            with transaction(self.engine) as session:
-                row = session.exec(
-                    select(SopDefinitionRow).where(SopDefinitionRow.content_hash == content_hash)
-                ).first()
-        if row is None:
+        raw: dict[str, Any] | None = None
+        label = ""
+        if row is not None:
+            raw, label = row.raw, f"{row.sop_id} {row.version}"
+        else:
+            query = select(_DEFS.c.raw, _DEFS.c.sop_id, _DEFS.c.version).where(
+                _DEFS.c.content_hash == content_hash
+            )
+            if conn is not None:
+                stored = conn.execute(query).first()
+            else:
+                with transaction(self.engine) as session:
+                    stored = session.connection().execute(query).first()
+            if stored is not None:
+                raw, label = stored[0], f"{stored[1]} {stored[2]}"
+        if raw is None:
             raise KeyError(content_hash)
-        sop = Sop.model_validate(row.raw)
-        compiled = self.evaluator.register(
-            LoadedSop(sop, f"<stored {row.sop_id} {row.version}>", row.content_hash, row.raw)
-        )
+        sop = Sop.model_validate(raw)
+        compiled = self.evaluator.register(LoadedSop(sop, f"<stored {label}>", content_hash, raw))
         with self._lock:
             self._by_hash[content_hash] = compiled
         return compiled

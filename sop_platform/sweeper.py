@@ -111,8 +111,11 @@ class Sweeper:
 
     def _one_visit(self) -> SweepResult | None:
         now = self.clock.now()
+        # The visit and its case are claimed together: a clerk's command locks the case first,
+        # so taking both at once (skipping the pair if either is locked) cannot deadlock with it.
         query = (
-            select(_VISITS)
+            select(_VISITS.c.id, _CASES.c.id.label("case_row"))
+            .join(_CASES, _CASES.c.id == _VISITS.c.case_id)
             .where(
                 _VISITS.c.left_at.is_(None),
                 _VISITS.c.paused_at.is_(None),
@@ -121,20 +124,21 @@ class Sweeper:
             .order_by(_VISITS.c.next_check_at)
             .limit(1)
         )
+        if not is_sqlite(self.engine):
+            query = query.with_for_update(skip_locked=True, of=[_VISITS, _CASES])
         with transaction(self.engine) as session:
             conn = session.connection()
-            visit = self._claim(conn, query)
-            if visit is None:
+            claimed = conn.execute(query).first()
+            if claimed is None:
                 return None
-            case = (
-                conn.execute(select(_CASES).where(_CASES.c.id == visit["case_id"])).mappings().one()
-            )
+            visit = conn.execute(select(_VISITS).where(_VISITS.c.id == claimed[0])).mappings().one()
+            case = conn.execute(select(_CASES).where(_CASES.c.id == claimed[1])).mappings().one()
             return self._handle_visit(conn, dict(visit), dict(case), now)
 
     def _handle_visit(
         self, conn: Connection, visit: dict[str, Any], case: dict[str, Any], now: datetime
     ) -> SweepResult:
-        compiled = self.registry.by_hash(case["content_hash"])
+        compiled = self.registry.by_hash(case["content_hash"], conn=conn)
         sop = compiled.sop
         region = case["region_id"]
         calendar = self.registry.calendar(region)
@@ -308,8 +312,10 @@ class Sweeper:
             row = self._claim(conn, query)
             if row is None:
                 return None
-            loaded = self.registry.catalog.latest().get(row["sop_id"])
-            sop = loaded.sop if loaded else None
+            # Read through this transaction: a version published after this sweeper started is
+            # in the database, not in its catalog (and a second transaction would wait on SQLite).
+            compiled = self.registry.latest_in(conn, row["sop_id"])
+            sop = compiled.sop if compiled else None
             obligation = sop.obligations.get(row["obligation"]) if sop else None
             if sop is None or obligation is None:  # withdrawn: stop watching it
                 conn.execute(
