@@ -758,19 +758,7 @@ class CaseEngine:
                 "payload": payload,
             },
         )
-        conn.execute(
-            _UPDATE_CASE,
-            {
-                "b_id": row.id,
-                "b_step": row.step,
-                "b_status": row.status,
-                "b_unit": row.unit_key,
-                "b_fields": row.fields,
-                "b_revision": row.revision,
-                "b_updated": row.updated_at,
-                "b_closed": row.closed_at,
-            },
-        )
+        _save(conn, row)
 
     @staticmethod
     def _entries(
@@ -916,19 +904,7 @@ class CaseEngine:
                 "payload": event_payload,
             },
         )
-        conn.execute(
-            _UPDATE_CASE,
-            {
-                "b_id": row.id,
-                "b_step": row.step,
-                "b_status": row.status,
-                "b_unit": row.unit_key,
-                "b_fields": row.fields,
-                "b_revision": row.revision,
-                "b_updated": row.updated_at,
-                "b_closed": row.closed_at,
-            },
-        )
+        _save(conn, row)
         return entered, left
 
     # --- notifications --------------------------------------------------------------------
@@ -1084,6 +1060,23 @@ class CaseEngine:
                 .values(resolved_at=now)
             )
         return _as_view(closed)
+
+
+def _save(conn: Connection, row: _Case) -> None:
+    """Write the case's changed columns (one UPDATE, statement built once)."""
+    conn.execute(
+        _UPDATE_CASE,
+        {
+            "b_id": row.id,
+            "b_step": row.step,
+            "b_status": row.status,
+            "b_unit": row.unit_key,
+            "b_fields": row.fields,
+            "b_revision": row.revision,
+            "b_updated": row.updated_at,
+            "b_closed": row.closed_at,
+        },
+    )
 
 
 def route(sop: Sop, fields: Mapping[str, Any]) -> str | None:
