@@ -105,6 +105,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool | None = None
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the logins readable
     app, logins = build(demo)
     print_logins(logins)
     print(f"serving on http://{host}:{port}/", flush=True)
