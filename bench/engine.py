@@ -33,7 +33,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ from sqlalchemy import Engine, bindparam, case, event, insert, select, text, upd
 from rules.limits import Unit
 from rules.loader import load_catalog
 from rules.model import RoleKind, Sop
-from sop_platform.db import is_sqlite, make_engine
+from sop_platform.db import is_sqlite, make_engine, scratch_schema
 from sop_platform.engine import Actor, CaseEngine, Grant, NewCase
 from sop_platform.migrate import upgrade
 from sop_platform.models import CaseEvent, CaseRow, StepVisit
@@ -97,21 +96,11 @@ def sqlite_database() -> Iterator[tuple[str, Engine]]:
 
 @contextmanager
 def postgres_database(url: str) -> Iterator[tuple[str, Engine]]:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with scratch_schema(url, "bench") as (schema, engine):
         upgrade(engine)
         with engine.connect() as conn:
             version = conn.execute(text("SHOW server_version")).scalar()
         yield f"PostgreSQL {version} (schema {schema})", engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 # --- the engine's commands ----------------------------------------------------------------

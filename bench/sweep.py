@@ -35,7 +35,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from typing import Any
 from sqlalchemy import Engine, event, func, insert, select, text, update
 
 from rules.loader import load_catalog
-from sop_platform.db import is_sqlite, make_engine
+from sop_platform.db import is_sqlite, make_engine, scratch_schema
 from sop_platform.engine import CaseEngine, NewCase
 from sop_platform.migrate import upgrade
 from sop_platform.models import CaseRow, StepVisit
@@ -126,21 +125,11 @@ def sqlite_database() -> Iterator[tuple[str, Engine]]:
 
 @contextmanager
 def postgres_database(url: str) -> Iterator[tuple[str, Engine]]:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with scratch_schema(url, "bench") as (schema, engine):
         upgrade(engine)
         with engine.connect() as conn:
             version = conn.execute(text("SHOW server_version")).scalar()
         yield f"PostgreSQL {version} (schema {schema})", engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 # --- filling the tables -------------------------------------------------------------------

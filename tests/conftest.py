@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from rules.evaluator import CompiledSop, Evaluator
 from rules.loader import Catalog, load_catalog
-from sop_platform.db import make_engine
+from sop_platform.db import make_engine, scratch_schema
 from sop_platform.engine import CaseEngine
 from sop_platform.migrate import upgrade
 from sop_platform.registry import Registry
@@ -63,19 +62,9 @@ def db_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine
     base = _postgres_url()
     if base is None:
         pytest.skip(f"PostgreSQL tests need {PG_URL_VAR} (set by .ci/run); not set here")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(base, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with scratch_schema(base, "t") as (_schema, engine):
         upgrade(engine)
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -25,17 +25,16 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from rules.loader import load_catalog
-from sop_platform.db import make_engine
+from sop_platform.db import scratch_schema
 from sop_platform.engine import CaseEngine, NewCase
 from sop_platform.migrate import upgrade
 from sop_platform.models import (
@@ -162,19 +161,9 @@ def pg_url() -> str:
 
 @pytest.fixture
 def schema_engine(pg_url: str) -> Iterator[tuple[str, Engine]]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
+    with scratch_schema(pg_url, "t") as (schema, engine):
         upgrade(engine)
         yield schema, engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_two_sweeper_processes_share_the_work_and_record_everything_once(
