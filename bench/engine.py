@@ -31,24 +31,22 @@ import platform
 import pstats
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, case, event, insert, select, text, update
+from databases import postgres_database, sqlite_database  # bench/databases.py
+from sqlalchemy import Engine, bindparam, case, event, insert, select, update
 
 from rules.limits import Unit
 from rules.loader import load_catalog
 from rules.model import RoleKind, Sop
-from sop_platform.db import is_sqlite, make_engine, scratch_schema
+from sop_platform.db import is_sqlite
 from sop_platform.engine import Actor, CaseEngine, Grant, NewCase
-from sop_platform.migrate import upgrade
 from sop_platform.models import CaseEvent, CaseRow, StepVisit
 from sop_platform.registry import Registry
 from sop_platform.timekeeping import VirtualClock
@@ -77,30 +75,6 @@ TARGET_P99_MS = 5.0
 case_t = CaseRow.__table__  # type: ignore[attr-defined]
 event_t = CaseEvent.__table__  # type: ignore[attr-defined]
 visit_t = StepVisit.__table__  # type: ignore[attr-defined]
-
-
-# --- databases ----------------------------------------------------------------------------
-
-
-@contextmanager
-def sqlite_database() -> Iterator[tuple[str, Engine]]:
-    with tempfile.TemporaryDirectory(prefix="sop-bench-") as tmp:
-        path = Path(tmp) / "bench.db"
-        engine = make_engine(f"sqlite:///{path}")
-        try:
-            upgrade(engine)
-            yield f"SQLite (file {path.name}, WAL)", engine
-        finally:
-            engine.dispose()
-
-
-@contextmanager
-def postgres_database(url: str) -> Iterator[tuple[str, Engine]]:
-    with scratch_schema(url, "bench") as (schema, engine):
-        upgrade(engine)
-        with engine.connect() as conn:
-            version = conn.execute(text("SHOW server_version")).scalar()
-        yield f"PostgreSQL {version} (schema {schema})", engine
 
 
 # --- the engine's commands ----------------------------------------------------------------

@@ -35,19 +35,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from databases import postgres_database, sqlite_database  # bench/databases.py
 from sqlalchemy import Engine, event, func, insert, select, text, update
 
 from rules.loader import load_catalog
-from sop_platform.db import is_sqlite, make_engine, scratch_schema
+from sop_platform.db import is_sqlite
 from sop_platform.engine import CaseEngine, NewCase
-from sop_platform.migrate import upgrade
 from sop_platform.models import CaseRow, StepVisit
 from sop_platform.registry import Registry
 from sop_platform.sweeper import Sweeper, run_forever
@@ -106,30 +105,6 @@ escalation:
 
 case_t = CaseRow.__table__  # type: ignore[attr-defined]
 visit_t = StepVisit.__table__  # type: ignore[attr-defined]
-
-
-# --- databases ----------------------------------------------------------------------------
-
-
-@contextmanager
-def sqlite_database() -> Iterator[tuple[str, Engine]]:
-    with tempfile.TemporaryDirectory(prefix="sop-bench-sweep-") as tmp:
-        path = Path(tmp) / "bench.db"
-        engine = make_engine(f"sqlite:///{path}")
-        try:
-            upgrade(engine)
-            yield f"SQLite (file {path.name}, WAL)", engine
-        finally:
-            engine.dispose()
-
-
-@contextmanager
-def postgres_database(url: str) -> Iterator[tuple[str, Engine]]:
-    with scratch_schema(url, "bench") as (schema, engine):
-        upgrade(engine)
-        with engine.connect() as conn:
-            version = conn.execute(text("SHOW server_version")).scalar()
-        yield f"PostgreSQL {version} (schema {schema})", engine
 
 
 # --- filling the tables -------------------------------------------------------------------
