@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from rules import expr as ex
 from rules.limits import Clock, Limit, Unit
 from rules.model import (
+    PLATFORM_ROLE_IDS,
     Action,
     CaseField,
     FieldType,
@@ -358,6 +359,16 @@ def check_sop(sop: Sop, region: Region | None, src: Located) -> list[Problem]:
             )
             return False
         return True
+
+    for rid in roles:
+        if rid in PLATFORM_ROLE_IDS:
+            out.append(
+                src.problem(
+                    ("roles", rid),
+                    f"role '{rid}' is a platform role (not a role of an SOP)",
+                    "give the SOP's role another name",
+                )
+            )
 
     def condition(path: tuple[str | int, ...], cond: ex.Expr) -> None:
         for atom in ex.atoms(cond):

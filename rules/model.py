@@ -85,6 +85,11 @@ class RoleKind(StrEnum):
     external = "external"  # outside the region's system (Admin Nasional, a vendor); acts via API
 
 
+# Roles of the platform itself (compliance officer, region administrator): never an SOP's role.
+# ``sop_platform.roles`` says what each one opens.
+PLATFORM_ROLE_IDS = ("kepatuhan", "admin_daerah")
+
+
 class StatusType(StrEnum):
     """The fixed set of case statuses every SOP step maps onto (reports depend on these only)."""
 

@@ -1,4 +1,5 @@
-"""Demo data: the seed SOPs, their regions' units, and one login per staff role.
+"""Demo data: the seed SOPs, their regions' units, and one login per staff role (the SOPs'
+roles and the platform's: compliance officer, region administrator).
 
 Every demo account has the same password, printed by ``sop demo``; they are for trying the
 platform out, never for production.
@@ -21,6 +22,7 @@ from sop_platform.migrate import upgrade
 from sop_platform.models import UserAccount
 from sop_platform.obligations import start_clocks
 from sop_platform.registry import Registry
+from sop_platform.roles import PLATFORM_ROLES
 
 DEMO_PASSWORD = "demo-sop-2025"
 
@@ -72,8 +74,12 @@ def set_up(engine: Engine, catalog: Catalog, now: datetime) -> tuple[Registry, l
         existing = set(session.exec(select(UserAccount.username)).all())
     for region in sorted(catalog.regions):
         unit = demo_unit(catalog, region)
-        for role, (kind, title) in sorted(staff_roles(catalog, region).items()):
-            scoped = unit if kind is RoleKind.unit_staff else None
+        roles: list[tuple[str, str, str | None]] = [
+            (role, title, unit if kind is RoleKind.unit_staff else None)
+            for role, (kind, title) in sorted(staff_roles(catalog, region).items())
+        ]
+        roles += [(role, title, None) for role, title in PLATFORM_ROLES.items()]
+        for role, title, scoped in roles:
             username = f"{region}.{role}"
             created = username not in existing
             if created:

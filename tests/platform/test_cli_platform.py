@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, inspect
 from sqlmodel import select
 
 from rules.loader import Catalog
-from rules.model import RoleKind
+from rules.model import PLATFORM_ROLE_IDS, RoleKind
 from sop_platform.accounts import authenticate
 from sop_platform.cli import build_parser, main
 from sop_platform.db import make_engine, transaction
@@ -110,13 +110,14 @@ def test_publish_refuses_a_changed_version(
 
 
 def _staff_roles(catalog: Catalog) -> set[tuple[str, str]]:
-    """(region, role) for every non-citizen role of every region's newest SOPs."""
+    """(region, role) for every non-citizen role of every region's newest SOPs, and the
+    platform's own roles (compliance officer, region administrator) in every region."""
     return {
         (loaded.sop.region, rid)
         for loaded in catalog.latest().values()
         for rid, role in loaded.sop.roles.items()
         if role.kind is not RoleKind.citizen
-    }
+    } | {(region, role) for region in catalog.regions for role in PLATFORM_ROLE_IDS}
 
 
 def test_demo_prints_a_login_per_staff_role(
