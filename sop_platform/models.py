@@ -33,6 +33,10 @@ class UnitRow(SQLModel, table=True):
     code: str = Field(max_length=32)
     name: str = Field(max_length=200)
     active: bool = True
+    contact_email: str | None = Field(
+        default=None, max_length=200, description="The unit's complaint desk (set by the admin)."
+    )
+    contact_phone: str | None = Field(default=None, max_length=50)
 
 
 class UserAccount(SQLModel, table=True):
@@ -77,6 +81,10 @@ class SopDefinitionRow(SQLModel, table=True):
     title: str = Field(sa_column=Column(Text, nullable=False))
     raw: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     published_at: datetime
+    withdrawn_at: datetime | None = Field(
+        default=None,
+        description="Set while the version is withdrawn from new cases (its cases keep running).",
+    )
 
 
 class Reporter(SQLModel, table=True):
@@ -127,6 +135,9 @@ class CaseRow(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
+    personal_data_erased_at: datetime | None = Field(
+        default=None, description="When the retention job erased the case's personal data."
+    )
 
 
 class CaseEvent(SQLModel, table=True):
@@ -322,3 +333,29 @@ class Attachment(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     storage_path: str = Field(max_length=500)
     uploaded_at: datetime
+
+
+class AuditEntry(SQLModel, table=True):
+    """One administrative change: who, when, in which region, what, before and after.
+
+    Written in the same transaction as the change itself, so there is no change without its
+    entry and no entry without its change. Append-only.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_region", "region_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    region_id: str = Field(max_length=64)
+    actor_user_id: int | None = Field(
+        default=None, description="The administrator's account (none for the platform itself)."
+    )
+    actor_name: str = Field(
+        max_length=200, description="Name of the actor at the time (kept if the account goes)."
+    )
+    action: str = Field(max_length=40, description="A verb such as user.create or sop.withdraw.")
+    target: str = Field(max_length=200, description="What was changed, e.g. user:budi.")
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    request_id: str | None = Field(default=None, max_length=64)
