@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -323,7 +323,11 @@ class ObligationEvent(SQLModel, table=True):
 
 
 class Attachment(SQLModel, table=True):
+    """A file that came with a case (a citizen's photo), stored under the uploads directory."""
+
     __tablename__ = "attachment"
+    # The same file sent again with the same case (a resent form) is stored once.
+    __table_args__ = (Index("ux_attachment_case_sha256", "case_id", "sha256", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -331,8 +335,29 @@ class Attachment(SQLModel, table=True):
     content_type: str = Field(max_length=100)
     size: int
     sha256: str = Field(max_length=64)
-    storage_path: str = Field(max_length=500)
+    storage_path: str = Field(
+        max_length=500, description="Relative to the uploads directory: <case id>/<sha256>.<ext>."
+    )
     uploaded_at: datetime
+
+
+class CitizenRating(SQLModel, table=True):
+    """The reporter's rating of the answer to a closed case: one per case, 1 to 5 stars."""
+
+    __tablename__ = "citizen_rating"
+    __table_args__ = (
+        UniqueConstraint("case_id", name="uq_citizen_rating_case"),
+        CheckConstraint("score BETWEEN 1 AND 5", name="ck_citizen_rating_score"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    score: int = Field(description="1 (very poor) to 5 (very good).")
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    status_at_rating: str = Field(
+        max_length=20, description="The case's status when rated (done or rejected)."
+    )
+    created_at: datetime
 
 
 class AuditEntry(SQLModel, table=True):
