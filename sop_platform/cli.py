@@ -183,6 +183,68 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_apikey_create(args: argparse.Namespace) -> int:
+    from sop_platform import apikeys
+    from sop_platform.migrate import upgrade
+
+    catalog = _load_ok(None)
+    if catalog is None:
+        return 1
+    engine = _db()
+    upgrade(engine)
+    try:
+        made = apikeys.create(
+            engine,
+            catalog,
+            name=args.name,
+            region=args.region,
+            roles=args.role or [],
+            unit=args.unit,
+            now=SystemClock().now(),
+            created_by="sop apikey create",
+        )
+    except apikeys.ApiKeyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    roles = ", ".join(sorted(set(args.role or []))) or "none (submits reports only)"
+    print(f"API key {made.prefix} for {args.region} created; roles: {roles}")
+    print("key (shown only now, store it safely):")
+    print(made.key)
+    return 0
+
+
+def cmd_apikey_revoke(args: argparse.Namespace) -> int:
+    from sop_platform import apikeys
+    from sop_platform.migrate import upgrade
+
+    engine = _db()
+    upgrade(engine)
+    try:
+        info = apikeys.revoke(engine, args.prefix, SystemClock().now())
+    except apikeys.ApiKeyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    assert info.revoked_at is not None
+    print(f"API key {info.prefix} ({info.name}) revoked at {info.revoked_at.isoformat()}")
+    return 0
+
+
+def cmd_apikey_list(args: argparse.Namespace) -> int:
+    from sop_platform import apikeys
+    from sop_platform.migrate import upgrade
+
+    engine = _db()
+    upgrade(engine)
+    keys = apikeys.list_keys(engine, args.region)
+    for k in keys:
+        state = "active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}"
+        unit = f" @ {k.unit}" if k.unit else ""
+        roles = ",".join(k.roles) or "-"
+        print(f"{k.prefix}  {k.region:<12} {roles}{unit}  {state}  {k.name}")
+    print(f"{len(keys)} API key{'s' if len(keys) != 1 else ''}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from sop_platform.db import database_url
     from sop_platform.demo import set_up
@@ -300,6 +362,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="one pass, then exit")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
     p.set_defaults(func=cmd_sweep)
+
+    apikey = sub.add_parser("apikey", help="API keys for the JSON and Open311 APIs")
+    apisub = apikey.add_subparsers(dest="apikey_command", required=True, metavar="COMMAND")
+    p = apisub.add_parser("create", help="create a key for one region; print it once")
+    p.add_argument("name", help="who uses the key, e.g. 'Aplikasi JSS'")
+    p.add_argument("--region", required=True)
+    p.add_argument(
+        "--role",
+        action="append",
+        help="an SOP role of the region the key acts in (repeat; none: it only submits reports)",
+    )
+    p.add_argument("--unit", help="the unit, for unit-staff roles")
+    p.set_defaults(func=cmd_apikey_create)
+    p = apisub.add_parser("revoke", help="revoke a key (by its prefix or the whole key)")
+    p.add_argument("prefix")
+    p.set_defaults(func=cmd_apikey_revoke)
+    p = apisub.add_parser("list", help="list keys (never the keys themselves)")
+    p.add_argument("--region")
+    p.set_defaults(func=cmd_apikey_list)
 
     delivery.add_parser(sub)
 

@@ -384,3 +384,53 @@ class AuditEntry(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     request_id: str | None = Field(default=None, max_length=64)
+
+
+class ApiKey(SQLModel, table=True):
+    """A key another system uses on the JSON and Open311 APIs: one region, some of its roles.
+
+    Only a SHA-256 hash of the key is kept; the key itself is shown once, when it is created.
+    """
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    prefix: str = Field(
+        max_length=16, unique=True, description="The key's visible start, to find it by."
+    )
+    secret_hash: str = Field(max_length=64, description="SHA-256 (hex) of the whole key.")
+    name: str = Field(max_length=200, description="Who uses it, e.g. 'Jembatan SP4N-LAPOR!'.")
+    region_id: str = Field(foreign_key="region.id", max_length=64, index=True)
+    roles: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False),
+        description="Roles of the region the key acts in; none: it may only submit reports.",
+    )
+    unit_key: str | None = Field(
+        default=None, max_length=64, description="For unit-staff roles: the only unit."
+    )
+    created_at: datetime
+    created_by: str | None = Field(default=None, max_length=200)
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = Field(
+        default=None, description="Updated at most once a minute, so use costs no write each time."
+    )
+
+
+class ServiceRequestRow(SQLModel, table=True):
+    """Where and with what a report came in through the APIs: location, media, client ids, and
+    the Open311 token that finds its case."""
+
+    __tablename__ = "service_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", unique=True)
+    token: str = Field(max_length=64, unique=True, description="Open311 tokens/{token}.")
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    lat: float | None = None
+    long: float | None = None
+    address: str | None = Field(default=None, max_length=500)
+    address_id: str | None = Field(default=None, max_length=100)
+    media_url: str | None = Field(default=None, max_length=2000)
+    device_id: str | None = Field(default=None, max_length=100)
+    account_id: str | None = Field(default=None, max_length=100)
