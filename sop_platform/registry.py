@@ -3,6 +3,8 @@
 A case is pinned to (SOP id, version, content hash). Publishing records each version by its content
 hash; publishing the same version with other content is refused. A version that has left the
 definition files (an old one) is still compiled from its stored copy for as long as cases use it.
+A version may be withdrawn from new cases (``withdrawn_at``): new cases then start on the newest
+version still published, and the cases already on it keep running (``by_hash`` ignores the flag).
 """
 
 from __future__ import annotations
@@ -127,8 +129,13 @@ class Registry:
                 unchanged.append((sop_id, version))
         return PublishResult(tuple(added), tuple(unchanged))
 
+    def forget_latest(self) -> None:
+        """Drop the remembered newest versions (after a version is withdrawn or re-published)."""
+        with self._lock:
+            self._latest.clear()
+
     def latest(self, sop_id: str) -> CompiledSop:
-        """The newest published version of an SOP.
+        """The newest published version of an SOP that is not withdrawn from new cases.
 
         Remembered for a few seconds: a version published by another process reaches new cases
         here within ``LATEST_TTL`` seconds (at once when published through this registry).
@@ -147,7 +154,7 @@ class Registry:
         """The newest published version, read through the caller's transaction."""
         found = conn.execute(
             select(_DEFS.c.content_hash, _DEFS.c.version)
-            .where(_DEFS.c.sop_id == sop_id)
+            .where(_DEFS.c.sop_id == sop_id, _DEFS.c.withdrawn_at.is_(None))
             .order_by(_DEFS.c.version.desc())
         ).first()
         return None if found is None else self.by_hash(found[0], conn=conn)
@@ -155,7 +162,10 @@ class Registry:
     def _latest_from_db(self, sop_id: str) -> CompiledSop:
         with transaction(self.engine) as session:
             rows = session.exec(
-                select(SopDefinitionRow).where(SopDefinitionRow.sop_id == sop_id)
+                select(SopDefinitionRow).where(
+                    SopDefinitionRow.sop_id == sop_id,
+                    SopDefinitionRow.withdrawn_at.is_(None),  # type: ignore[union-attr]
+                )
             ).all()
         if not rows:
             raise KeyError(sop_id)
