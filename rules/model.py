@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 from rules import expr as ex
 from rules.limits import ACCEPTED_FORMS, Clock, Limit, LimitError, parse_limit
+from rules.retention import RETENTION_FORMS, Retention, RetentionError, parse_retention
 
 IDENT = r"^[a-z][a-z0-9_]*$"
 Ident = Annotated[str, Field(pattern=IDENT)]
@@ -53,6 +54,15 @@ def _condition(value: Any) -> Any:
         ) from None
 
 
+def _retention(value: Any) -> Any:
+    if isinstance(value, Retention | dict):
+        return value
+    try:
+        return parse_retention(value)
+    except RetentionError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _text_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -72,6 +82,13 @@ Condition = Annotated[
     BeforeValidator(_condition),
     WithJsonSchema(
         {"type": "string", "description": 'A condition, e.g. "jenis in [pertanyaan, saran]"'}
+    ),
+]
+RetentionText = Annotated[
+    Retention,
+    BeforeValidator(_retention),
+    WithJsonSchema(
+        {"type": "string", "description": f"A retention period, e.g. {RETENTION_FORMS}"}
     ),
 ]
 TextList = Annotated[list[str], BeforeValidator(_text_list)]
@@ -313,6 +330,11 @@ class Sop(_Frozen):
     obligations: dict[Ident, Obligation] = Field(default_factory=dict)
     escalation: Escalation | None = None
     interventions: Interventions | None = None
+    retention: RetentionText | None = Field(
+        None,
+        description="How long after closing a case keeps its personal data (UU 27/2022); "
+        "then the retention job erases it. None: kept until an operator decides.",
+    )
 
     def domains(self, unit_ids: list[str] | None = None) -> dict[str, ex.Domain]:
         """Value domains of the declared fields, for the static checks on conditions."""
