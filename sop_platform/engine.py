@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from rules import expr as ex
 from rules.evaluator import CompiledSop, Decision, FieldValueError, normalise_fields
 from rules.model import RoleKind, Sop, Step
-from sop_platform import outbox
+from sop_platform import outbox, visit_times
 from sop_platform.cases import (
     UNKNOWN,
     Actor,
@@ -1044,6 +1044,8 @@ class CaseEngine:
                 "escalation_level": 0,
                 "paused_at": None,
                 "paused_reason": None,
+                # an end step's visit opens and closes at once: it took no time
+                "elapsed_minutes": 0.0 if step.terminal else None,
             },
         )
         return visit if visit.left_at is None else None
@@ -1053,6 +1055,9 @@ class CaseEngine:
         closed = conn.execute(_CLOSE_VISIT, {"b_id": row.id, "b_now": now}).mappings().first()
         if closed is None:
             return None
+        # The time taken is stored now, on the calendar that set the deadline: reports then sum
+        # and rank stored minutes instead of replaying every visit's office hours.
+        visit_times.record(conn, self.registry.calendar(row.region_id), closed)
         if closed["escalation_level"]:  # its escalations are answered: the case moved on
             conn.execute(
                 update(_TASKS)
