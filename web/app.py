@@ -36,7 +36,9 @@ from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 from sqlalchemy import Engine
 
+from sop_platform.attachments import AttachmentStore
 from sop_platform.engine import CaseEngine
+from sop_platform.feedback import Feedback
 from sop_platform.registry import Registry
 from sop_platform.timekeeping import Clock
 from web import auth, citizen, i18n, staff
@@ -146,6 +148,7 @@ def create_app(
     *,
     secret: str,
     store_dir: Path,
+    uploads_dir: Path | None = None,
     secure_cookies: bool = False,
     session_max_age: int = 8 * 60 * 60,
     login_attempts: int = 5,
@@ -159,7 +162,7 @@ def create_app(
     ``secret`` signs the CSRF tokens (at least 32 characters; keep it stable across restarts).
     ``store_dir`` holds the sessions and the sign-in attempt counts; the same directory after a
     restart keeps everyone signed in. ``secure_cookies`` marks cookies HTTPS-only (set it behind
-    TLS).
+    TLS). ``uploads_dir`` holds the citizens' photos (default: ``store_dir / "uploads"``).
     """
     if len(secret) < 32:
         raise ValueError("the secret must be at least 32 characters")
@@ -186,6 +189,10 @@ def create_app(
         cases=CaseEngine(engine, registry, clock),
         htmx_available=HTMX_FILE.is_file(),
         limiter=LoginLimiter(attempts, login_attempts, login_window),
+        attachments=AttachmentStore(
+            engine, Path(uploads_dir or settings.store_dir / "uploads"), clock
+        ),
+        feedback=Feedback(engine, clock),
     )
     if not web.htmx_available:
         log.warning(

@@ -20,7 +20,9 @@ from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy import Engine
 
+from sop_platform.attachments import AttachmentStore
 from sop_platform.engine import CaseEngine
+from sop_platform.feedback import Feedback
 from sop_platform.registry import Registry
 from sop_platform.timekeeping import Clock
 from web import i18n
@@ -58,6 +60,8 @@ class Web:
     cases: CaseEngine
     htmx_available: bool
     limiter: LoginLimiter
+    attachments: AttachmentStore
+    feedback: Feedback
 
 
 P = ParamSpec("P")

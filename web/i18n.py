@@ -226,6 +226,109 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Keep this number to follow what happens to your report.",
     ),
     "report.sent.track": ("Lacak laporan ini", "Track this report"),
+    # citizen pages: questions, photos, the secret link, ratings
+    "index.report.text": (
+        "Pengaduan, permohonan layanan atau data, keadaan darurat.",
+        "Complaints, service or data requests, emergencies.",
+    ),
+    "index.ask": ("Ajukan pertanyaan", "Ask a question"),
+    "index.ask.text": (
+        "Pertanyaan dan saran untuk perangkat daerah.",
+        "Questions and suggestions for the regional agencies.",
+    ),
+    "index.track.text": (
+        "Ikuti status dan jawaban dengan nomor pelacakan.",
+        "Follow the status and answers with your tracking number.",
+    ),
+    "index.how": ("Cara kerjanya", "How it works"),
+    "index.how.1": (
+        "Pilih layanan, tulis laporan Anda, lampirkan foto bila perlu.",
+        "Choose a service, write your report, attach photos if useful.",
+    ),
+    "index.how.2": (
+        "Simpan nomor pelacakan dan tautan rahasia yang Anda terima.",
+        "Keep the tracking number and the secret link you receive.",
+    ),
+    "index.how.3": (
+        "Petugas menindaklanjuti sesuai SOP dan batas waktunya; Anda dapat menilai jawabannya.",
+        "Staff follow it up by the SOP and its time limits; you can rate the answer.",
+    ),
+    "report.by_category": ("Mulai dari {}", "Start from: {}"),
+    "report.photos": ("Foto", "Photos"),
+    "report.photos.hint": (
+        "JPEG, PNG atau WebP; paling banyak {} foto, masing-masing paling besar {}.",
+        "JPEG, PNG or WebP; at most {} photos, each at most {}.",
+    ),
+    "report.photos.again": (
+        "Pilih ulang foto Anda (foto tidak ikut terkirim ulang).",
+        "Choose your photos again (they are not sent again by themselves).",
+    ),
+    "report.photos.failed": (
+        "Laporan diterima, tetapi foto tidak dapat disimpan. Kirim foto melalui petugas bila "
+        "diperlukan.",
+        "The report was received, but the photos could not be stored. Give them to the staff "
+        "if needed.",
+    ),
+    "report.anonymous.hint": (
+        "Petugas tidak dapat menghubungi Anda; ikuti laporan dengan nomor pelacakan.",
+        "Staff cannot contact you; follow the report with its tracking number.",
+    ),
+    "report.confidential.hint": (
+        "Identitas disimpan tetapi tidak ditampilkan kepada petugas yang menangani.",
+        "Your identity is kept but not shown to the staff handling the report.",
+    ),
+    "report.sending": ("Mengirim…", "Sending…"),
+    "report.sent.link": ("Tautan rahasia Anda", "Your secret link"),
+    "report.sent.link.text": (
+        "Dengan tautan ini Anda dapat mengikuti laporan, menanggapi, dan menilai jawabannya. "
+        "Simpan dan jangan dibagikan: siapa pun yang memilikinya dapat menilai laporan ini.",
+        "With this link you can follow the report, respond and rate the answer. Keep it and "
+        "do not share it: anyone who has it can rate this report.",
+    ),
+    "report.sent.photos": ("Foto terlampir: {}", "Photos attached: {}"),
+    "ask.title": ("Ajukan pertanyaan atau saran", "Ask a question or make a suggestion"),
+    "ask.lead": (
+        "Pertanyaan dan saran dijawab oleh perangkat daerah yang bertugas. Anda tidak perlu akun.",
+        "Questions and suggestions are answered by the agency in charge. You need no account.",
+    ),
+    "ask.none": (
+        "Belum ada layanan yang menerima pertanyaan.",
+        "No service takes questions yet.",
+    ),
+    "ask.card": (
+        "Tanyakan hal tentang layanan pemerintah daerah, atau sampaikan saran perbaikan.",
+        "Ask about the regional government's services, or suggest an improvement.",
+    ),
+    "ask.kind.pertanyaan": ("Ajukan pertanyaan", "Ask a question"),
+    "ask.kind.saran": ("Sampaikan saran", "Make a suggestion"),
+    "ask.form.title.pertanyaan": ("Ajukan pertanyaan", "Ask a question"),
+    "ask.form.title.saran": ("Sampaikan saran", "Make a suggestion"),
+    "ask.text": ("Pertanyaan atau saran Anda", "Your question or suggestion"),
+    "ask.submit": ("Kirim", "Send"),
+    "track.your_step": ("Giliran Anda", "Your turn"),
+    "track.secret_hint": (
+        "Untuk menanggapi atau menilai jawaban, buka tautan rahasia yang Anda terima saat melapor.",
+        "To respond or rate the answer, open the secret link you received when reporting.",
+    ),
+    "rating.title": ("Penilaian jawaban", "Rate the answer"),
+    "rating.question": (
+        "Seberapa puas Anda dengan jawaban dan penanganannya?",
+        "How satisfied are you with the answer and its handling?",
+    ),
+    "rating.word.1": ("sangat buruk", "very poor"),
+    "rating.word.2": ("buruk", "poor"),
+    "rating.word.3": ("cukup", "fair"),
+    "rating.word.4": ("baik", "good"),
+    "rating.word.5": ("sangat baik", "very good"),
+    "rating.comment": ("Komentar", "Comment"),
+    "rating.submit": ("Kirim penilaian", "Send the rating"),
+    "rating.given": ("Penilaian Anda: {} dari 5", "Your rating: {} out of 5"),
+    "rating.later": (
+        "Penilaian dapat diberikan setelah laporan selesai ditangani.",
+        "You can rate the answer once the report has been handled.",
+    ),
+    "rating.thanks": ("Terima kasih atas penilaian Anda.", "Thank you for your rating."),
+    # END citizen pages
     "report.reused": (
         "Formulir ini sudah dipakai untuk laporan lain; periksa isian lalu kirim lagi.",
         "This form was already used for another report; check the entries and send again.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -21,6 +22,14 @@ def report_form(client: TestClient[Litestar], sop_id: str = "upik-pengaduan") ->
     token = re.search(r'name="token" value="([^"]+)"', page.text)
     assert token
     return {"token": token.group(1)}
+
+
+def sent(response: Any) -> tuple[str, str]:
+    """The tracking number and secret key from the redirect after a report."""
+    assert response.status_code == 303, response.text
+    prefix, tracking, key = response.headers["location"].rsplit("/", 2)
+    assert prefix == "/lapor/terkirim"
+    return tracking, key.split("?")[0]
 
 
 def count_cases(engine: Engine) -> int:
@@ -63,10 +72,11 @@ def test_a_report_gets_a_tracking_number(client: TestClient[Litestar], cases: Ca
     )
     response = post_form(client, "/lapor/upik-pengaduan", form)
     assert response.status_code == 303
-    tracking = response.headers["location"].rsplit("/", 1)[1]
-    assert response.headers["location"] == f"/lapor/terkirim/{tracking}"
+    tracking, key = sent(response)
+    assert response.headers["location"] == f"/lapor/terkirim/{tracking}/{key}"
     page = client.get(response.headers["location"]).text
     assert f'<p class="tracking" id="tracking-number">{tracking}</p>' in page
+    assert f'href="/lacak/{tracking}/{key}"' in page  # the secret link
     case = cases.find(tracking)
     assert (case.unit, case.channel, case.anonymous) == ("dlh", "jss", False)
     reporter = cases.reporter(case.id)
@@ -127,7 +137,7 @@ def test_an_anonymous_report_keeps_no_identity(
         }
     )
     response = post_form(client, "/lapor/upik-pengaduan", form)
-    tracking = response.headers["location"].rsplit("/", 1)[1]
+    tracking, _key = sent(response)
     case = cases.find(tracking)
     assert case.anonymous and cases.reporter(case.id) is None
     with Session(web_engine) as session:
@@ -163,3 +173,4 @@ def test_tracking_an_unknown_number(client: TestClient[Litestar]) -> None:
     assert "Nomor pelacakan tidak ditemukan." in response.text
     assert client.get("/lacak/%3Cscript%3E").status_code == 404
     assert client.get("/lapor/terkirim/YOG-000000-XXXXXX").status_code == 404
+    assert client.get("/lapor/terkirim/YOG-000000-XXXXXX/abc").status_code == 404
