@@ -109,10 +109,30 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _db() -> Any:
-    from sop_platform.db import database_url, make_engine
+def _config() -> Any:
+    """The validated configuration; every problem printed and exit code 2 otherwise."""
+    from sop_platform import config as settings
 
-    return make_engine(database_url())
+    try:
+        return settings.load()
+    except settings.ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from err
+
+
+def _db() -> Any:
+    """An engine on the configured database, which must answer (else exit code 2)."""
+    from sop_platform import config as settings
+    from sop_platform.db import make_engine
+
+    cfg = _config()
+    engine = make_engine(cfg.database_url)
+    try:
+        settings.check_database(engine, cfg)
+    except settings.ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from err
+    return engine
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -291,13 +311,29 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             f"escalations {result.escalations}, obligations missed {result.obligations_missed}"
         )
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from sop_platform.telemetry import Heartbeat, configure_logging
+
+    cfg = _config()  # validated by _db() above; read again here for the log format
+    configure_logging(cfg.log_format, cfg.log_level)
     stop = threading.Event()
+    _stop_on_signals(stop)
+    logging.getLogger("sop_platform.sweeper").info("sweeper started on %s", cfg.safe_database_url)
     try:
-        run_forever(sweeper, stop, args.interval)
+        run_forever(sweeper, stop, args.interval, Heartbeat(engine, "sweeper"))
     except KeyboardInterrupt:
         stop.set()
     return 0
+
+
+def _stop_on_signals(stop: Any) -> None:
+    """SIGTERM (systemd's stop) and SIGINT end the loop after the current pass."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _n, _f: stop.set())
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -56,6 +56,7 @@ from sop_platform.models import (
     UserAccount,
 )
 from sop_platform.outbox import TEMPLATES, render
+from sop_platform.telemetry import Heartbeat
 from sop_platform.timekeeping import Clock, SystemClock
 
 log = logging.getLogger(__name__)
@@ -630,18 +631,24 @@ def run_forever(
     interval: float = 1.0,
     stop: threading.Event | None = None,
     limit: int = 50,
+    heartbeat: Heartbeat | None = None,
 ) -> None:
     """Deliver until ``stop`` is set: at once again after a full batch, else every ``interval`` s.
 
     A failing pass (the database away, say) is logged and tried again; it does not end the loop.
+    After each pass the ``heartbeat`` (if any) records that the worker is alive.
     """
     stop = stop or threading.Event()
     while not stop.is_set():
         try:
             handled = deliverer.deliver_due(limit)
-        except Exception:
+            if heartbeat is not None:
+                heartbeat.beat()
+        except Exception as err:
             log.exception("delivery pass failed; trying again in %s s", interval)
             handled = 0
+            if heartbeat is not None:
+                heartbeat.beat(ok=False, error=repr(err))
         if handled < limit:
             stop.wait(interval)
 
@@ -674,12 +681,17 @@ def command(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
+    from sop_platform import config as settings
     from sop_platform.db import database_url, make_engine
+    from sop_platform.telemetry import configure_logging
 
+    try:
+        cfg = settings.load()
+    except settings.ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        configure_logging(cfg.log_format, cfg.log_level)
     if args.interval <= 0:
         print("error: --interval must be positive", file=sys.stderr)
         return 2
@@ -702,7 +714,7 @@ def command(args: argparse.Namespace) -> int:
             return 0
         stop = threading.Event()
         _stop_on_signals(stop)
-        run_forever(deliverer, args.interval, stop)
+        run_forever(deliverer, args.interval, stop, heartbeat=Heartbeat(engine, "delivery"))
         return 0
     except SQLAlchemyError as err:
         print(f"error: database: {err}", file=sys.stderr)

@@ -55,6 +55,7 @@ from sop_platform.models import (
 from sop_platform.outbox import STATUS_WORDS
 from sop_platform.registry import Registry
 from sop_platform.sweeper import paused_minutes
+from sop_platform.telemetry import traced
 from sop_platform.timekeeping import Clock
 
 __all__ = [
@@ -344,7 +345,7 @@ class CaseEngine:
                 "from_step": None,
                 "to_step": sop.start,
                 "unit_key": unit,
-                "payload": {"fields": fields, "informs": list(start.informs)},
+                "payload": traced({"fields": fields, "informs": list(start.informs)}),
             },
         )
         entered = self._enter(conn, record, sop, sop.start, now)
@@ -755,7 +756,7 @@ class CaseEngine:
                 "from_step": payload.get("from_step", row.step),
                 "to_step": row.step,
                 "unit_key": row.unit_key,
-                "payload": payload,
+                "payload": traced(payload),
             },
         )
         _save(conn, row)
@@ -901,7 +902,7 @@ class CaseEngine:
                 "from_step": from_step,
                 "to_step": row.step,
                 "unit_key": row.unit_key,
-                "payload": event_payload,
+                "payload": traced(event_payload),
             },
         )
         _save(conn, row)

@@ -271,6 +271,13 @@ class Notification(SQLModel, table=True):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
+        # /metrics counts the notifications given up on at every scrape.
+        Index(
+            "ix_notification_dead",
+            "created_at",
+            sqlite_where=text("status = 'dead'"),
+            postgresql_where=text("status = 'dead'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -335,6 +342,23 @@ class ObligationEvent(SQLModel, table=True):
     period_due_at: datetime
     actor_name: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """A background worker (sweeper, delivery) saying it is alive; read by /ready and /metrics."""
+
+    __tablename__ = "worker_heartbeat"
+
+    name: str = Field(
+        primary_key=True, max_length=200, description="kind@host:pid, one row per process."
+    )
+    kind: str = Field(max_length=20, index=True, description="sweeper / delivery.")
+    host: str = Field(max_length=100)
+    pid: int
+    started_at: datetime
+    beat_at: datetime = Field(description="The end of the worker's latest pass.")
+    ok: bool = Field(default=True, description="Whether that pass succeeded.")
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Attachment(SQLModel, table=True):

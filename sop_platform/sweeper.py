@@ -33,6 +33,7 @@ from sop_platform.models import (
 )
 from sop_platform.outbox import enqueue
 from sop_platform.registry import Registry
+from sop_platform.telemetry import Heartbeat
 from sop_platform.timekeeping import Clock, WorkingCalendar
 
 log = logging.getLogger(__name__)
@@ -374,13 +375,23 @@ class Sweeper:
 _FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 
 
-def run_forever(sweeper: Sweeper, stop: threading.Event, interval: float = 1.0) -> None:
-    """Sweep every ``interval`` seconds until ``stop`` is set; errors are logged, not fatal."""
+def run_forever(
+    sweeper: Sweeper,
+    stop: threading.Event,
+    interval: float = 1.0,
+    heartbeat: Heartbeat | None = None,
+) -> None:
+    """Sweep every ``interval`` seconds until ``stop`` is set; errors are logged, not fatal.
+    After each pass the ``heartbeat`` (if any) records that the sweeper is alive."""
     while not stop.is_set():
         try:
             result = sweeper.tick()
             if result.total:
                 log.info("sweep: %s", result)
-        except Exception:
+            if heartbeat is not None:
+                heartbeat.beat()
+        except Exception as err:
             log.exception("sweep failed; trying again")
+            if heartbeat is not None:
+                heartbeat.beat(ok=False, error=repr(err))
         stop.wait(interval)

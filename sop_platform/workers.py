@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sop_platform import delivery, sweeper
 from sop_platform.obligations import start_clocks
 from sop_platform.registry import Registry
+from sop_platform.telemetry import Heartbeat
 from sop_platform.timekeeping import Clock
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,14 @@ class Workers:
         self._threads = [
             threading.Thread(
                 target=sweeper.run_forever,
-                args=(sweep, self._stop, self.interval),
+                args=(sweep, self._stop, self.interval, Heartbeat(self.engine, "sweeper")),
                 name="sop-sweeper",
                 daemon=True,
             ),
             threading.Thread(
                 target=delivery.run_forever,
                 args=(deliver, self.interval, self._stop),
+                kwargs={"heartbeat": Heartbeat(self.engine, "delivery")},
                 name="sop-delivery",
                 daemon=True,
             ),

@@ -41,7 +41,7 @@ from sop_platform.engine import CaseEngine
 from sop_platform.feedback import Feedback
 from sop_platform.registry import Registry
 from sop_platform.timekeeping import Clock
-from web import auth, citizen, i18n, staff
+from web import auth, citizen, i18n, observability, staff
 from web.auth import load_actor
 from web.context import (
     HTMX_FILE,
@@ -155,6 +155,7 @@ def create_app(
     login_window: int = 60,
     page_size: int = 25,
     poll_seconds: int = 30,
+    ready_worker_age: float = 60.0,
     debug: bool = False,
 ) -> Litestar:
     """The web application on this database, registry and clock.
@@ -175,6 +176,7 @@ def create_app(
         login_window=login_window,
         page_size=page_size,
         poll_seconds=poll_seconds,
+        ready_worker_age=ready_worker_age,
         debug=debug,
     )
     sessions = FileStore(settings.store_dir / "sessions", create_directories=True)
@@ -242,13 +244,20 @@ def create_app(
 
     return Litestar(
         on_startup=[sweep_expired],
-        route_handlers=[home, *auth.ROUTES, *staff.ROUTES, *citizen.ROUTES, static],
+        route_handlers=[
+            home,
+            *auth.ROUTES,
+            *staff.ROUTES,
+            *citizen.ROUTES,
+            *observability.ROUTES,
+            static,
+        ],
         dependencies={
             "actor": Provide(auth.provide_actor),
             "db": Provide(staff.provide_db),
         },
         stores={auth.SESSION_STORE: sessions, auth.LIMITER_STORE: attempts},
-        middleware=[session_config.middleware],
+        middleware=[observability.observe, session_config.middleware],
         csrf_config=csrf_config,
         template_config=template_config,
         plugins=[HTMXPlugin()],

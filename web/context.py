@@ -46,6 +46,7 @@ class Settings:
     login_window: int = 60  # seconds
     page_size: int = 25
     poll_seconds: int = 30
+    ready_worker_age: float = 60.0  # seconds without a sweeper heartbeat before /ready fails
     debug: bool = False
 
 

@@ -1,15 +1,11 @@
-"""Run the web application: ``serve(host, port)`` builds everything from the environment.
+"""Run the web application: configuration checked once, then one or several app processes.
 
-| variable | default | meaning |
-|---|---|---|
-| ``SOP_DATABASE_URL`` | ``sqlite:///sop.db`` | the database (see ``sop_platform.db``) |
-| ``SOP_DEFINITIONS`` | ``./sop_definitions`` | the region and SOP files |
-| ``SOP_DEMO`` | unset | ``1``: migrate, publish and create the demo logins first |
-| ``SOP_WEB_SECRET`` | generated once into the store | signs CSRF tokens (32+ characters) |
-| ``SOP_WEB_STORE`` | ``./.sop-web`` | sessions and sign-in attempt counts (files) |
-| ``SOP_WEB_SECURE_COOKIES`` | unset | ``1`` behind HTTPS: cookies only over TLS |
-| ``SOP_WEB_FORWARDED_ALLOW_IPS`` | ``127.0.0.1`` | proxies trusted for the client address |
-| ``SOP_WORKERS_IN_APP`` | ``1`` | ``0``: do not run the sweeper and delivery worker in the app |
+``sop serve`` reads the configuration (:mod:`sop_platform.config`, every variable in the
+README's "Configuration" table), refuses to start on any problem with a message naming the
+variable, makes sure the database answers, migrates it and publishes the SOP files — once, in
+the parent process — and then runs uvicorn: the app itself for one process, or the import string
+``web.serve:app_factory`` for ``--workers N`` (each worker process builds its own app from the
+same environment and never migrates).
 """
 
 from __future__ import annotations
@@ -17,78 +13,115 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import secrets
+import shutil
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when used: `sop validate` and friends stay quick
     from litestar import Litestar
 
+    from rules.loader import Catalog
+    from sop_platform.config import Config
     from sop_platform.demo import DemoLogin
 
 log = logging.getLogger("web")
 
-
-def store_dir() -> Path:
-    return Path(os.environ.get("SOP_WEB_STORE") or ".sop-web")
+APP_FACTORY = "web.serve:app_factory"
 
 
-def web_secret(directory: Path) -> str:
-    """``SOP_WEB_SECRET``, else a random one kept in the store (stable across restarts)."""
-    configured = os.environ.get("SOP_WEB_SECRET")
-    if configured:
-        return configured
-    path = directory / "secret"
-    if path.is_file():
-        saved = path.read_text().strip()
-        if len(saved) >= 32:
-            return saved
-    directory.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.write_text(secret + "\n")
-    path.chmod(0o600)
-    return secret
-
-
-def build(demo: bool | None = None) -> tuple[Litestar, list[DemoLogin]]:
-    """The application on the configured database; with ``demo``, the demo set-up first."""
+def _catalog(config: Config) -> Catalog:
     from sop_platform import definitions
-    from sop_platform.db import database_url, make_engine
+
+    catalog = definitions.load([config.definitions] if config.definitions else None)
+    if not catalog.ok:
+        problems = "\n".join(map(str, catalog.problems))
+        raise SystemExit(f"the SOP definitions have problems; run `sop validate`:\n{problems}")
+    return catalog
+
+
+def prepare(config: Config, demo: bool = False) -> list[DemoLogin]:
+    """Once per start, before any app process: the database answers, is migrated and has the
+    SOP files published (with ``demo``, the demo logins too); production checks pass; the
+    generated secret exists so that every worker reads the same one."""
+    from sop_platform import config as settings
+    from sop_platform.db import make_engine
     from sop_platform.demo import set_up
     from sop_platform.migrate import upgrade
+    from sop_platform.obligations import start_clocks
+    from sop_platform.registry import Registry
+    from sop_platform.timekeeping import SystemClock
+
+    if demo and config.production:
+        raise settings.ConfigError(
+            ["the demo set-up (`sop run`, SOP_DEMO=1) is refused in production"]
+        )
+    catalog = _catalog(config)
+    engine = make_engine(config.database_url)
+    try:
+        settings.check_database(engine, config)
+        now = SystemClock().now()
+        logins: list[DemoLogin] = []
+        if demo or config.demo:
+            _, logins = set_up(engine, catalog, now)
+        else:
+            upgrade(engine)
+            registry = Registry(engine, catalog)
+            registry.publish(now)
+            start_clocks(engine, registry, now)
+        settings.check_production(engine, config)
+    finally:
+        engine.dispose()
+    config.secret()
+    return logins
+
+
+def build_app(config: Config) -> Litestar:
+    """One app process on a prepared database (no migration, no publishing)."""
+    from sop_platform.db import make_engine
     from sop_platform.registry import Registry
     from sop_platform.timekeeping import SystemClock
     from web.app import create_app
 
-    catalog = definitions.load()
-    if not catalog.ok:
-        problems = "\n".join(map(str, catalog.problems))
-        raise SystemExit(f"the SOP definitions have problems; run `sop validate`:\n{problems}")
-    engine = make_engine(database_url())
+    engine = make_engine(config.database_url)
     clock = SystemClock()
-    logins: list[DemoLogin] = []
-    if demo if demo is not None else os.environ.get("SOP_DEMO") == "1":
-        registry, logins = set_up(engine, catalog, clock.now())
-    else:
-        upgrade(engine)
-        registry = Registry(engine, catalog)
-        registry.publish(clock.now())
-    directory = store_dir()
+    registry = Registry(engine, _catalog(config))
     app = create_app(
         engine,
         registry,
         clock,
-        secret=web_secret(directory),
-        store_dir=directory,
-        secure_cookies=os.environ.get("SOP_WEB_SECURE_COOKIES") == "1",
+        secret=config.secret(),
+        store_dir=config.web_store,
+        secure_cookies=config.secure_cookies,
+        ready_worker_age=config.ready_worker_age,
     )
-    if os.environ.get("SOP_WORKERS_IN_APP", "1") != "0":
+    if config.workers_in_app:
         from sop_platform.workers import Workers
 
         workers = Workers(engine, registry, clock)
         app.on_startup.append(lambda _app: workers.start())
         app.on_shutdown.append(lambda _app: workers.stop())
-    return app, logins
+    app.on_shutdown.append(lambda _app: engine.dispose())
+    return app
+
+
+def app_factory() -> Litestar:
+    """What each uvicorn worker process calls (``--workers N``): the app from the environment."""
+    from sop_platform import config as settings
+    from sop_platform.telemetry import configure_logging
+
+    config = settings.load()
+    configure_logging(config.log_format, config.log_level)
+    return build_app(config)
+
+
+def build(demo: bool | None = None) -> tuple[Litestar, list[DemoLogin]]:
+    """Prepare the configured database and build one app on it (tests, ``python -m``)."""
+    from sop_platform import config as settings
+
+    config = settings.load()
+    logins = prepare(config, bool(demo))
+    return build_app(config), logins
 
 
 def print_logins(logins: list[DemoLogin]) -> None:
@@ -100,32 +133,69 @@ def print_logins(logins: list[DemoLogin]) -> None:
         print(f"  {login.username:<42} {login.title}{unit}")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool | None = None) -> None:
-    """Build the app from the environment and run it with uvicorn until interrupted."""
+def _metrics_dir(config: Config) -> Path:
+    """A fresh folder for prometheus_client's multi-process files (one set per start)."""
+    folder = config.web_store / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    demo: bool | None = None,
+    workers: int | None = None,
+) -> None:
+    """Check the configuration, prepare the database, run uvicorn until stopped."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the logins readable
-    app, logins = build(demo)
+    from sop_platform import config as settings
+    from sop_platform.telemetry import configure_logging
+
+    try:
+        config = settings.load()
+        configure_logging(config.log_format, config.log_level)
+        logins = prepare(config, bool(demo))
+    except settings.ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from err
     print_logins(logins)
-    print(f"serving on http://{host}:{port}/", flush=True)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("SOP_WEB_FORWARDED_ALLOW_IPS") or "127.0.0.1",
-        log_level="info",
-    )
+    host = host or config.host
+    port = port or config.port
+    processes = workers or config.web_workers
+    options = {
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": config.forwarded_allow_ips,
+        "log_config": None,  # our own logging (text or JSON), set up above and in each worker
+        "access_log": False,  # web.observability logs each request with its request id
+    }
+    mode = "production" if config.production else "development"
+    if processes == 1:
+        print(f"serving on http://{host}:{port}/ ({mode}, 1 process)", flush=True)
+        uvicorn.run(build_app(config), **options)  # type: ignore[arg-type]
+        return
+    # The worker processes inherit the environment: the process count (so that they leave the
+    # sweeper and delivery to their own services unless SOP_WORKERS_IN_APP=1) and the folder
+    # where prometheus_client sums their request counters.
+    os.environ["SOP_WEB_WORKERS"] = str(processes)
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_metrics_dir(config)))
+    if not settings.load().workers_in_app:
+        print("the sweeper and delivery run as their own services: `sop sweep`, `sop deliver`")
+    print(f"serving on http://{host}:{port}/ ({mode}, {processes} processes)", flush=True)
+    uvicorn.run(APP_FACTORY, factory=True, workers=processes, **options)  # type: ignore[arg-type]
 
 
 def _host_port(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument("--host", default=None, help="address to listen on (SOP_WEB_HOST)")
+    parser.add_argument("--port", type=int, default=None, help="port to listen on (SOP_WEB_PORT)")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    serve(args.host, args.port)
+    serve(args.host, args.port, workers=args.workers)
     return 0
 
 
@@ -134,12 +204,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"a number of processes from 1 to 64, not '{text}'")
+    return int(text)
+
+
 def add_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``serve`` and ``run`` to the ``sop`` command's sub-commands."""
     p = subparsers.add_parser(
         "serve", help="run the web application on the database SOP_DATABASE_URL names"
     )
     _host_port(p)
+    p.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        help="app processes (default: SOP_WEB_WORKERS, else 1)",
+    )
     p.set_defaults(func=cmd_serve)
     p = subparsers.add_parser(
         "run", help="set up the demo database, print one login per role, run the web application"
@@ -152,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="run the SOP platform's web application")
     _host_port(parser)
     parser.add_argument("--demo", action="store_true", help="demo set-up first (as SOP_DEMO=1)")
+    parser.add_argument("--workers", type=_workers, default=None, help="app processes")
     arguments = parser.parse_args(argv)
-    serve(arguments.host, arguments.port, demo=True if arguments.demo else None)
+    serve(arguments.host, arguments.port, demo=arguments.demo or None, workers=arguments.workers)
     return 0
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
 from tests.conftest import DEFINITIONS
+from sop_platform import config
 from web import serve
 
 
@@ -24,31 +26,50 @@ def test_build_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert "upik-pengaduan" in client.get("/lapor").text
     secret = (tmp_path / "store" / "secret").read_text().strip()
     assert len(secret) >= 32
-    assert serve.web_secret(tmp_path / "store") == secret  # stable across restarts
+    assert config.load().secret() == secret  # stable across restarts
     assert (tmp_path / "store" / "secret").stat().st_mode & 0o077 == 0
     monkeypatch.setenv("SOP_WEB_SECRET", "s" * 40)
-    assert serve.web_secret(tmp_path / "store") == "s" * 40
+    assert config.load().secret() == "s" * 40
 
 
 def test_sop_serve_and_run_sub_commands() -> None:
     parser = argparse.ArgumentParser(prog="sop")
     sub = parser.add_subparsers(dest="command", required=True)
     serve.add_parsers(sub)
-    args = parser.parse_args(["serve", "--host", "0.0.0.0", "--port", "9000"])
-    assert (args.func, args.host, args.port) == (serve.cmd_serve, "0.0.0.0", 9000)
+    args = parser.parse_args(["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "3"])
+    assert (args.func, args.host, args.port, args.workers) == (serve.cmd_serve, "0.0.0.0", 9000, 3)
     args = parser.parse_args(["run"])
-    assert (args.func, args.host, args.port) == (serve.cmd_run, "127.0.0.1", 8000)
+    # unset: SOP_WEB_HOST / SOP_WEB_PORT, else 127.0.0.1:8000 (sop_platform.config)
+    assert (args.func, args.host, args.port) == (serve.cmd_run, None, None)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--workers", "0"])
 
 
-def test_serve_runs_uvicorn_with_the_built_app(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_runs_uvicorn_with_the_built_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import uvicorn
 
     calls: list[dict[str, object]] = []
-    monkeypatch.setattr(serve, "build", lambda demo=None: ("APP", []))
+    monkeypatch.setenv("SOP_WEB_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("SOP_WEB_WORKERS", raising=False)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    # serve() sets variables for its worker processes: keep them out of the other tests
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    monkeypatch.setattr(serve, "prepare", lambda config, demo=False: [])
+    monkeypatch.setattr(serve, "build_app", lambda config: "APP")
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
     serve.serve("127.0.0.1", 8123)
     assert calls[0]["app"] == "APP" and calls[0]["port"] == 8123
     assert calls[0]["proxy_headers"] is True
+    # several processes: uvicorn gets the import string of the factory, each worker builds its
+    # own app, and the request counters are summed through prometheus_client's folder
+    serve.serve("127.0.0.1", 8124, workers=3)
+    assert calls[1]["app"] == serve.APP_FACTORY and calls[1]["factory"] is True
+    assert calls[1]["workers"] == 3
+    assert os.environ["SOP_WEB_WORKERS"] == "3"
+    assert Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]) == tmp_path / "store" / "metrics"
+    assert config.load().workers_in_app is False  # the sweeper runs as its own service
 
 
 def test_the_sweeper_runs_inside_the_app_and_stops_with_it(

@@ -7,6 +7,10 @@ Create Date: 2026-12-01 07:00:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
@@ -14,8 +18,37 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "worker_heartbeat",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("host", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("pid", sa.Integer(), nullable=False),
+        sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("beat_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("name"),
+    )
+    with op.batch_alter_table("worker_heartbeat", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_worker_heartbeat_kind"), ["kind"], unique=False)
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_notification_dead",
+            ["created_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 'dead'"),
+            postgresql_where=sa.text("status = 'dead'"),
+        )
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("notification", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_notification_dead",
+            sqlite_where=sa.text("status = 'dead'"),
+            postgresql_where=sa.text("status = 'dead'"),
+        )
+    with op.batch_alter_table("worker_heartbeat", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_worker_heartbeat_kind"))
+    op.drop_table("worker_heartbeat")
