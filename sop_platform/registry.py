@@ -210,6 +210,44 @@ class Registry:
             self._by_hash[content_hash] = compiled
         return compiled
 
+    def publish_loaded(self, loaded: LoadedSop, now: datetime) -> bool:
+        """Record one validated SOP version that is not in the definition files (an upload).
+
+        Stored in the database only; ``by_hash`` and ``latest`` find it there, in every process.
+        Returns ``False`` when the same version with the same content is already published;
+        the same version with other content raises :class:`PublishError` and stores nothing.
+        """
+        sop = loaded.sop
+        if sop.region not in self.catalog.regions:
+            raise PublishError(f"unknown region '{sop.region}'")
+        with transaction(self.engine) as session:
+            stored = session.exec(
+                select(SopDefinitionRow).where(
+                    SopDefinitionRow.sop_id == sop.sop, SopDefinitionRow.version == sop.version
+                )
+            ).first()
+            if stored is not None:
+                if stored.content_hash != loaded.content_hash:
+                    raise PublishError(
+                        f"SOP '{sop.sop}' version '{sop.version}' is already published with "
+                        "other content; give the changed SOP a new version"
+                    )
+                return False
+            session.add(
+                SopDefinitionRow(
+                    sop_id=sop.sop,
+                    version=sop.version,
+                    content_hash=loaded.content_hash,
+                    region_id=sop.region,
+                    title=sop.title,
+                    raw=loaded.raw,
+                    published_at=now,
+                )
+            )
+        with self._lock:
+            self._latest.pop(sop.sop, None)
+        return True
+
     def published(self) -> list[SopDefinitionRow]:
         with transaction(self.engine) as session:
             return list(

@@ -12,23 +12,29 @@ same at the millionth case as at the first.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_, select
 from sqlmodel import Session
 
 from rules.model import RoleKind
 from sop_platform.cases import Actor
-from sop_platform.models import CaseRow, SopDefinitionRow, StepVisit
+from sop_platform.models import CaseRow, EscalationTask, SopDefinitionRow, StepVisit
 from sop_platform.registry import Registry
 
 _CASES = CaseRow.__table__  # type: ignore[attr-defined]
 _VISITS = StepVisit.__table__  # type: ignore[attr-defined]
 _DEFS = SopDefinitionRow.__table__  # type: ignore[attr-defined]
+_TASKS = EscalationTask.__table__  # type: ignore[attr-defined]
 
 OPEN_STATUSES = ("open", "waiting")
+# A tracking number as the engine makes them (``YOG-251124-ABC234``): searched exactly, by its
+# unique index, instead of through the report texts.
+TRACKING_NUMBER = re.compile(r"^[A-Z]{1,3}-\d{6}-[A-Z2-9]{6}$")
+SEARCH_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class QueueScope:
     anywhere: tuple[tuple[str, str], ...]  # (content_hash, step)
     in_unit: tuple[tuple[str, str, str], ...]  # (content_hash, step, unit)
     sops: tuple[tuple[str, str], ...]  # (sop_id, title) of the SOPs concerned, for the filter
+    steps: tuple[tuple[str, str], ...] = ()  # (step id, title) of the steps concerned
 
     @property
     def empty(self) -> bool:
@@ -112,6 +119,7 @@ def queue_scope(session: Session, registry: Registry, actor: Actor) -> QueueScop
     anywhere: set[tuple[str, str]] = set()
     in_unit: set[tuple[str, str, str]] = set()
     sops: dict[str, str] = {}
+    steps: dict[str, str] = {}
     for content_hash in hashes:
         # Cached for every version in the files; an old version is compiled once from its copy.
         sop = registry.by_hash(content_hash).sop
@@ -134,11 +142,13 @@ def queue_scope(session: Session, registry: Registry, actor: Actor) -> QueueScop
                 else:
                     anywhere.add((content_hash, step_id))
                 sops.setdefault(sop.sop, sop.title)
+                steps.setdefault(step_id, step.title)
     return QueueScope(
         tuple(regions),
         tuple(sorted(anywhere)),
         tuple(sorted(in_unit)),
         tuple(sorted(sops.items())),
+        tuple(sorted(steps.items(), key=lambda s: (s[1], s[0]))),
     )
 
 
@@ -151,12 +161,35 @@ def _scope_condition(scope: QueueScope) -> ColumnElement[bool]:
     return or_(*terms) if terms else false()
 
 
+def search_condition(text: str) -> ColumnElement[bool] | None:
+    """What a search box finds: a tracking number exactly, else the words in the report's text
+    or its fields (case-insensitive substring, the same on SQLite and PostgreSQL)."""
+    words = " ".join(text.split())[:SEARCH_MAX]
+    if not words:
+        return None
+    c = _CASES.c
+    if TRACKING_NUMBER.match(words.upper()):
+        exact: ColumnElement[bool] = c.tracking_number == words.upper()
+        return exact
+    escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    return or_(
+        func.lower(c.text).like(pattern, escape="\\"),
+        func.lower(cast(c.fields, String)).like(pattern, escape="\\"),
+    )
+
+
 def queue_page(
     session: Session,
     scope: QueueScope,
     *,
     sop_id: str | None = None,
     status: str | None = None,
+    step: str | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    search: str | None = None,
     after: Cursor | None = None,
     limit: int = 25,
 ) -> QueuePage:
@@ -165,6 +198,9 @@ def queue_page(
     Two keyset phases, each a plain ascending range an index can serve on SQLite and PostgreSQL
     alike (no ``NULLS LAST``): visits with a deadline by (``due_at``, case id), then visits
     without one by case id. The second runs only when the first does not fill the page.
+
+    Filters narrow the same query: ``since``/``until`` bound the submission time (``until``
+    excluded), ``search`` is :func:`search_condition`.
     """
     if scope.empty:
         return QueuePage((), None)
@@ -176,6 +212,17 @@ def queue_page(
     ]
     if sop_id:
         conditions.append(c.sop_id == sop_id)
+    if step:
+        conditions.append(c.step == step)
+    if channel:
+        conditions.append(c.channel == channel)
+    if since is not None:
+        conditions.append(c.created_at >= since)
+    if until is not None:
+        conditions.append(c.created_at < until)
+    found_text = search_condition(search) if search else None
+    if found_text is not None:
+        conditions.append(found_text)
     base = (
         select(
             c.id,
@@ -231,3 +278,112 @@ def queue_page(
     more = len(found) > limit
     last = rows[-1] if rows else None
     return QueuePage(rows, Cursor(last.due_at, last.id) if more and last else None)
+
+
+@dataclass(frozen=True)
+class EscalationRow:
+    """An open escalation task waiting on one of the actor's roles."""
+
+    task_id: int
+    case_id: int
+    tracking_number: str
+    region: str
+    sop_id: str
+    content_hash: str
+    case_step: str
+    case_unit: str | None
+    level: int
+    role: str
+    step: str
+    unit: str | None
+    created_at: datetime
+    due_at: datetime | None
+
+
+def escalations_for(session: Session, actor: Actor, *, limit: int = 200) -> list[EscalationRow]:
+    """Open escalations for the actor's roles (for unit staff: their unit's), oldest first.
+
+    Read by the index on (region, role, resolved_at); a task whose visit has ended is already
+    answered (the case moved on), so it is left out as the engine's ``open_escalations`` does.
+    """
+    regions = sorted({g.region for g in actor.grants})
+    roles = sorted({g.role for g in actor.grants})
+    if not regions:
+        return []
+    t, c, v = _TASKS.c, _CASES.c, _VISITS.c
+    query = (
+        select(
+            t.id,
+            t.case_id,
+            c.tracking_number,
+            t.region_id,
+            c.sop_id,
+            c.content_hash,
+            c.step.label("case_step"),
+            c.unit_key.label("case_unit"),
+            t.level,
+            t.role,
+            t.step,
+            t.unit_key,
+            t.created_at,
+            v.due_at,
+        )
+        .join(_CASES, c.id == t.case_id)
+        .join(_VISITS, v.id == t.visit_id)
+        .where(
+            t.region_id.in_(regions),
+            t.role.in_(roles),
+            t.resolved_at.is_(None),
+            v.left_at.is_(None),
+        )
+        .order_by(t.created_at, t.id)
+        .limit(limit)
+    )
+    with session.begin():
+        found = session.connection().execute(query).all()
+    out = []
+    for r in found:
+        for g in actor.grants:
+            if (
+                g.region == r.region_id
+                and g.role == r.role
+                and (r.unit_key is None or g.unit == r.unit_key)
+            ):
+                out.append(
+                    EscalationRow(
+                        r.id,
+                        r.case_id,
+                        r.tracking_number,
+                        r.region_id,
+                        r.sop_id,
+                        r.content_hash,
+                        r.case_step,
+                        r.case_unit,
+                        r.level,
+                        r.role,
+                        r.step,
+                        r.unit_key,
+                        r.created_at,
+                        r.due_at,
+                    )
+                )
+                break
+    return out
+
+
+def open_visit_pause(session: Session, case_id: int) -> str | None:
+    """The reason the case's open step visit is paused for, or ``None`` if its clock runs."""
+    v = _VISITS.c
+    with session.begin():
+        found = (
+            session.connection()
+            .execute(
+                select(v.paused_at, v.paused_reason).where(
+                    v.case_id == case_id, v.left_at.is_(None)
+                )
+            )
+            .first()
+        )
+    if found is None or found.paused_at is None:
+        return None
+    return str(found.paused_reason or "")

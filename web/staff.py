@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
@@ -38,7 +38,15 @@ from sop_platform.cases import (
 )
 from web import i18n
 from web.context import Web, blocking, is_htmx, lang_of, page, web_of
-from web.queries import OPEN_STATUSES, Cursor, queue_page, queue_scope
+from web.diagram import render as render_flowchart
+from web.queries import (
+    OPEN_STATUSES,
+    Cursor,
+    escalations_for,
+    open_visit_pause,
+    queue_page,
+    queue_scope,
+)
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 ENTRY_PREFIX = "f_"
@@ -109,9 +117,21 @@ class QueueItem:
     paused: bool
 
 
-def _queue_url(sop: str | None, status: str | None, after: str | None = None) -> str:
-    params = {k: v for k, v in (("sop", sop), ("status", status), ("after", after)) if v}
+QUEUE_FILTERS = ("sop", "step", "status", "channel", "dari", "sampai", "q")
+
+
+def _queue_url(filters: dict[str, str], after: str | None = None) -> str:
+    params = {k: filters[k] for k in QUEUE_FILTERS if filters.get(k)}
+    if after:
+        params["after"] = after
     return "/antrean" + (f"?{urlencode(params)}" if params else "")
+
+
+def _local_day(text: str | None, tz: tzinfo) -> datetime | None:
+    """Midnight (local) of a ``YYYY-MM-DD`` date, or ``None`` when blank; ValueError if bad."""
+    if not text or not text.strip():
+        return None
+    return datetime.combine(date.fromisoformat(text.strip()), time(0, 0), tzinfo=tz)
 
 
 @get("/antrean", name="queue")
@@ -121,13 +141,26 @@ async def queue(
     actor: NamedDependency[Actor],
     db: NamedDependency[Session],
     sop: FromQuery[str | None] = None,
+    step: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
+    channel: FromQuery[str | None] = None,
+    dari: FromQuery[str | None] = None,
+    sampai: FromQuery[str | None] = None,
+    q: FromQuery[str | None] = None,
     after: FromQuery[str | None] = None,
     pindah: FromQuery[str | None] = None,
 ) -> Response[Any]:
-    return await blocking(
-        _queue, request, web_of(state), actor, db, sop, status, after, bool(pindah)
-    )
+    asked = {
+        "sop": sop,
+        "step": step,
+        "status": status,
+        "channel": channel,
+        "dari": dari,
+        "sampai": sampai,
+        "q": q,
+    }
+    filters = {k: v.strip() for k, v in asked.items() if v and v.strip()}
+    return await blocking(_queue, request, web_of(state), actor, db, filters, after, bool(pindah))
 
 
 def _queue(
@@ -135,18 +168,50 @@ def _queue(
     web: Web,
     actor: Actor,
     db: Session,
-    sop: str | None,
-    status: str | None,
+    asked: dict[str, str],
     after: str | None,
     pindah: bool,
 ) -> Response[Any]:
     lang = lang_of(request)
     scope = queue_scope(db, web.registry, actor)
-    status = status if status in OPEN_STATUSES else None
-    sop = sop if sop in {s for s, _ in scope.sops} else None
+    # Only values the page offers are kept; anything else is dropped rather than trusted.
+    channels: dict[str, str] = {}
+    for rid in scope.regions:
+        for key, ch in web.registry.region(rid).channels.items():
+            channels.setdefault(key, ch.title)
+    filters = dict(asked)
+    if filters.get("status") not in OPEN_STATUSES:
+        filters.pop("status", None)
+    if filters.get("sop") not in {s for s, _ in scope.sops}:
+        filters.pop("sop", None)
+    if filters.get("step") not in {s for s, _ in scope.steps}:
+        filters.pop("step", None)
+    if filters.get("channel") not in channels:
+        filters.pop("channel", None)
+    tz = web.registry.calendar(scope.regions[0]).tz if scope.regions else UTC
+    filter_error = None
+    try:
+        since = _local_day(filters.get("dari"), tz)
+        until_day = _local_day(filters.get("sampai"), tz)
+    except ValueError:
+        since = until_day = None
+        filters.pop("dari", None)
+        filters.pop("sampai", None)
+        filter_error = i18n.translate("queue.bad_date", lang)
+    until = until_day + timedelta(days=1) if until_day else None
     cursor = Cursor.decode(after)
     result = queue_page(
-        db, scope, sop_id=sop, status=status, after=cursor, limit=web.settings.page_size
+        db,
+        scope,
+        sop_id=filters.get("sop"),
+        status=filters.get("status"),
+        step=filters.get("step"),
+        channel=filters.get("channel"),
+        since=since,
+        until=until,
+        search=filters.get("q"),
+        after=cursor,
+        limit=web.settings.page_size,
     )
     now = web.clock.now()
     items = []
@@ -172,19 +237,78 @@ def _queue(
     context = {
         "items": items,
         "sops": scope.sops,
+        "steps": scope.steps,
+        "channels": sorted(channels.items()),
         "statuses": OPEN_STATUSES,
-        "chosen_sop": sop or "",
-        "chosen_status": status or "",
+        "chosen": {k: filters.get(k, "") for k in QUEUE_FILTERS},
+        "filter_error": filter_error,
         "has_roles": not scope.empty,
-        "self_url": _queue_url(sop, status, after if cursor else None),
-        "next_url": _queue_url(sop, status, result.next_cursor.encode())
+        "escalations": escalation_items(web, db, actor, now, lang, limit=10),
+        "self_url": _queue_url(filters, after if cursor else None),
+        "next_url": _queue_url(filters, result.next_cursor.encode())
         if result.next_cursor
         else None,
-        "first_url": _queue_url(sop, status) if cursor else None,
+        "first_url": _queue_url(filters) if cursor else None,
         "notice": i18n.translate("case.gone", lang) if pindah else None,
         "refreshed": web.registry.local_text(now, scope.regions[0]) if scope.regions else "",
+        "server_now": now.isoformat(),
     }
     return page(request, "antrean.html", context, block="queue_list")
+
+
+# --- escalations -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EscalationItem:
+    task_id: int
+    case_id: int
+    tracking_number: str
+    sop_title: str
+    step_title: str
+    unit: str
+    unit_key: str
+    level: int
+    role_title: str
+    since: str
+    due_text: str
+    due_iso: str
+    breached: bool
+    units: tuple[tuple[str, str], ...]
+    can_intervene: bool
+
+
+def escalation_items(
+    web: Web, db: Session, actor: Actor, now: datetime, lang: str, *, limit: int = 200
+) -> list[EscalationItem]:
+    """The open escalations waiting on the actor, with whether the SOP lets them intervene."""
+    out = []
+    for r in escalations_for(db, actor, limit=limit):
+        sop = web.registry.by_hash(r.content_hash).sop
+        region = web.registry.region(r.region)
+        allowed = set(sop.interventions.by) if sop.interventions else set()
+        mine = set(actor.roles_for(r.region, r.case_unit, sop, r.case_id))
+        due_text, breached = i18n.time_left(r.due_at, now, lang)
+        out.append(
+            EscalationItem(
+                task_id=r.task_id,
+                case_id=r.case_id,
+                tracking_number=r.tracking_number,
+                sop_title=sop.title,
+                step_title=step_title(sop, r.case_step),
+                unit=unit_name(region, r.case_unit),
+                unit_key=r.case_unit or "",
+                level=r.level,
+                role_title=role_title(sop, r.role),
+                since=web.registry.local_text(r.created_at, r.region),
+                due_text=due_text,
+                due_iso=r.due_at.isoformat() if r.due_at else "",
+                breached=breached,
+                units=tuple((k, u.name) for k, u in region.units.items()),
+                can_intervene=bool(allowed & mine),
+            )
+        )
+    return out
 
 
 # --- the case page ---------------------------------------------------------------------------
@@ -441,8 +565,63 @@ def case_context(
         "visits": visit_items(web, view, sop, now),
         "general_error": general_error,
         "notice": notice,
+        "powers": case_powers(web, view, sop, actor),
+        "attachments": [
+            {
+                "id": a.id,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size_text": _size_text(a.size),
+            }
+            for a in web.attachments.for_case(view.id)
+        ],
+        "flowchart": render_flowchart(
+            sop,
+            current=view.step,
+            visited=[v.step for v in view.visits],
+            title=i18n.translate("case.flowchart.label", lang).format(step_title(sop, view.step)),
+        ),
+        "server_now": now.isoformat(),
+        "due_iso": visit.due_at.isoformat() if visit and visit.due_at else "",
         "current_path": f"/kasus/{view.id}",
     }
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
+
+
+@get("/kasus/{case_id:int}/lampiran/{attachment_id:int}", name="attachment")
+async def attachment(
+    state: State,
+    actor: NamedDependency[Actor],
+    case_id: FromPath[int],
+    attachment_id: FromPath[int],
+) -> Response[bytes]:
+    return await blocking(_attachment, web_of(state), actor, case_id, attachment_id)
+
+
+def _attachment(web: Web, actor: Actor, case_id: int, attachment_id: int) -> Response[bytes]:
+    """A case's file, under the case page's scope rule: the same 404 for another case's file,
+    a case out of scope or an id that does not exist."""
+    case_for(web, case_id, actor)
+    try:
+        info, handle = web.attachments.open(attachment_id)
+    except NotFound:
+        raise NotFoundException() from None
+    with handle:
+        if info.case_id != case_id:
+            raise NotFoundException()
+        content = handle.read()
+    quoted = quote(info.filename)
+    return Response(
+        content,
+        media_type=info.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quoted}",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @get("/kasus/{case_id:int}", name="case")
@@ -526,4 +705,206 @@ def _act(
     return Redirect(f"/kasus/{case_id}?ok=1", status_code=303)
 
 
-ROUTES = [queue, case_page, act]
+# --- the case's clock and interventions ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Powers:
+    """What the actor may do to the case besides the SOP's actions: stop or restart the step's
+    clock (for a reason the step declares) and intervene (where the SOP names the actor's role)."""
+
+    pause_reasons: tuple[tuple[str, str], ...]
+    paused_reason: str | None  # the label, while the clock is stopped and the actor may resume
+    can_intervene: bool
+    units: tuple[tuple[str, str], ...]
+    steps: tuple[tuple[str, str], ...]
+
+
+def case_powers(web: Web, view: CaseView, sop: Sop, actor: Actor) -> Powers:
+    mine = set(actor.roles_for(view.region, view.unit, sop, view.id))
+    step = sop.steps.get(view.step)
+    clock_roles = {step.by} if step and step.by else set()
+    for action in step.actions.values() if step else ():
+        clock_roles.update(action.by)
+    pause_reasons: tuple[tuple[str, str], ...] = ()
+    paused_label = None
+    if step is not None and not step.terminal and mine & clock_roles:
+        with Session(web.engine) as db:
+            paused = open_visit_pause(db, view.id)
+        if paused is None and step.pauses:
+            pause_reasons = tuple(step.pauses.items())
+        elif paused is not None:
+            paused_label = step.pauses.get(paused, paused)
+    allowed = set(sop.interventions.by) if sop.interventions else set()
+    can_intervene = bool(allowed & mine) and step is not None and not step.terminal
+    region = web.registry.region(view.region)
+    return Powers(
+        pause_reasons,
+        paused_label,
+        can_intervene,
+        tuple((k, u.name) for k, u in region.units.items()) if can_intervene else (),
+        tuple((k, s.title) for k, s in sop.steps.items() if k != view.step)
+        if can_intervene
+        else (),
+    )
+
+
+def _after_change(
+    request: Request[Any, Any, Any], web: Web, actor: Actor, case_id: int, back: str
+) -> Response[Any]:
+    """Where a successful pause, resume or intervention leads: the escalation list it came from,
+    else the case (or the queue, when the case has left the actor's reach)."""
+    lang = lang_of(request)
+    if back == "eskalasi":
+        target = "/eskalasi?ok=1"
+        if is_htmx(request):
+            return Response(content=None, status_code=204, headers={"HX-Redirect": target})
+        return Redirect(target, status_code=303)
+    fresh = web.cases.get(case_id)
+    fresh_sop = web.registry.by_hash(fresh.content_hash).sop
+    if not actor.roles_for(fresh.region, fresh.unit, fresh_sop, fresh.id):
+        target = "/antrean?pindah=1"
+        if is_htmx(request):
+            return Response(content=None, status_code=204, headers={"HX-Redirect": target})
+        return Redirect(target, status_code=303)
+    if is_htmx(request):
+        context = case_context(
+            web, fresh, fresh_sop, actor, lang, notice=i18n.translate("case.done", lang)
+        )
+        return page(request, "kasus.html", context, block="case_body")
+    return Redirect(f"/kasus/{case_id}?ok=1", status_code=303)
+
+
+def _refused_here(
+    request: Request[Any, Any, Any],
+    web: Web,
+    actor: Actor,
+    case_id: int,
+    err: EngineError,
+    back: str,
+) -> Response[Any]:
+    lang = lang_of(request)
+    message = err.message if lang == "id" else err.message_en
+    if back == "eskalasi":
+        return page(
+            request,
+            "eskalasi.html",
+            escalation_context(web, actor, lang, error=(case_id, message)),
+            block="escalation_list",
+            status_code=422,
+        )
+    view, sop, _ = case_for(web, case_id, actor)
+    context = case_context(web, view, sop, actor, lang, general_error=message)
+    return page(request, "kasus.html", context, block="case_body", status_code=422)
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+@post("/kasus/{case_id:int}/jeda", name="pause")
+async def pause(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    case_id: FromPath[int],
+    data: Annotated[dict[str, Any], FORM],
+) -> Response[Any]:
+    return await blocking(_clock_change, request, web_of(state), actor, case_id, data, True)
+
+
+@post("/kasus/{case_id:int}/lanjut", name="resume")
+async def resume(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    case_id: FromPath[int],
+    data: Annotated[dict[str, Any], FORM],
+) -> Response[Any]:
+    return await blocking(_clock_change, request, web_of(state), actor, case_id, data, False)
+
+
+def _clock_change(
+    request: Request[Any, Any, Any],
+    web: Web,
+    actor: Actor,
+    case_id: int,
+    data: dict[str, Any],
+    stop: bool,
+) -> Response[Any]:
+    case_for(web, case_id, actor)  # the same 404 outside the actor's scope
+    note = _text(data, "note") or None
+    try:
+        if stop:
+            web.cases.pause(case_id, actor, _text(data, "reason"), note)
+        else:
+            web.cases.resume(case_id, actor, note)
+    except EngineError as err:
+        return _refused_here(request, web, actor, case_id, err, "")
+    return _after_change(request, web, actor, case_id, "")
+
+
+@post("/kasus/{case_id:int}/intervensi", name="intervene")
+async def intervene(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    case_id: FromPath[int],
+    data: Annotated[dict[str, Any], FORM],
+) -> Response[Any]:
+    return await blocking(_intervene, request, web_of(state), actor, case_id, data)
+
+
+def _intervene(
+    request: Request[Any, Any, Any], web: Web, actor: Actor, case_id: int, data: dict[str, Any]
+) -> Response[Any]:
+    case_for(web, case_id, actor)
+    back = "eskalasi" if _text(data, "back") == "eskalasi" else ""
+    try:
+        web.cases.intervene(
+            case_id,
+            actor,
+            _text(data, "kind"),
+            _text(data, "reason"),
+            unit=_text(data, "unit") or None,
+            to_step=_text(data, "to_step") or None,
+            instruction=_text(data, "instruction") or None,
+        )
+    except EngineError as err:
+        return _refused_here(request, web, actor, case_id, err, back)
+    return _after_change(request, web, actor, case_id, back)
+
+
+# --- the head of region's view: escalations ---------------------------------------------------
+
+
+def escalation_context(
+    web: Web, actor: Actor, lang: str, *, error: tuple[int, str] | None = None, ok: bool = False
+) -> dict[str, Any]:
+    now = web.clock.now()
+    with Session(web.engine) as db:
+        items = escalation_items(web, db, actor, now, lang)
+    regions = sorted({g.region for g in actor.grants})
+    return {
+        "items": items,
+        "error": error,
+        "notice": i18n.translate("esc.done", lang) if ok else None,
+        "server_now": now.isoformat(),
+        "refreshed": web.registry.local_text(now, regions[0]) if regions else "",
+    }
+
+
+@get("/eskalasi", name="escalations")
+async def escalations(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    ok: FromQuery[str] = "",
+) -> Response[Any]:
+    web = web_of(state)
+    context = await blocking(escalation_context, web, actor, lang_of(request), ok=bool(ok))
+    return page(request, "eskalasi.html", context, block="escalation_list")
+
+
+ROUTES = [queue, case_page, act, attachment, pause, resume, intervene, escalations]
