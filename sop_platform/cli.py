@@ -13,7 +13,7 @@ from typing import Any
 from rules.compiler import compile_sop
 from rules.loader import Catalog, LoadedSop
 from rules.schema import language_schema
-from sop_platform import definitions, delivery
+from sop_platform import definitions, delivery, retention
 from sop_platform.timekeeping import SystemClock
 
 
@@ -419,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_apikey_list)
 
     delivery.add_parser(sub)
+    retention.add_parser(sub)
 
     p = sub.add_parser(
         "demo", help="load the seed SOPs, units and one login per role; print logins"

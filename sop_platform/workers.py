@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 
-from sop_platform import delivery, sweeper
+from sop_platform import delivery, retention, sweeper
 from sop_platform.obligations import start_clocks
 from sop_platform.registry import Registry
 from sop_platform.telemetry import Heartbeat
@@ -25,6 +26,10 @@ class Workers:
     registry: Registry
     clock: Clock
     interval: float = 1.0
+    # The personal-data retention job (UU 27/2022): hourly is plenty for periods counted in
+    # months; 0 turns it off in this process. Without uploads_dir it cannot remove the files.
+    retention_interval: float = 3600.0
+    uploads_dir: Path | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -50,6 +55,16 @@ class Workers:
                 daemon=True,
             ),
         ]
+        if self.retention_interval > 0:
+            job = retention.RetentionJob(self.engine, self.registry, self.clock, self.uploads_dir)
+            self._threads.append(
+                threading.Thread(
+                    target=retention.run_forever,
+                    args=(job, self._stop, self.retention_interval),
+                    name="sop-retention",
+                    daemon=True,
+                )
+            )
         for thread in self._threads:
             thread.start()
         log.info("sweeper and delivery worker started in this process")
