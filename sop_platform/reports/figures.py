@@ -282,7 +282,7 @@ def weekly_trend(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
     # grouped by the output name: PostgreSQL cannot match two copies of an expression whose
     # bound parameters differ, and both databases accept the alias
     week = _bucket(C.c.created_at, bounds).label("wk")
-    cases = dict(
+    cases: dict[int, int] = dict(
         conn.execute(
             select(week, func.count()).where(*case_conditions(scope)).group_by(literal_column("wk"))
         ).all()

@@ -23,9 +23,9 @@ from sop_platform.reports import (
     ReportError,
     ReportFilter,
     conformance_report,
+    figures,
     fill_missing_times,
 )
-from sop_platform.reports import figures
 from sop_platform.reports.conformance import total_minutes
 from sop_platform.reports.filters import resolve
 from sop_platform.visit_times import measure
@@ -61,11 +61,8 @@ def test_each_visit_stores_its_time_on_the_steps_own_clock(
             .join(figures.C, figures.C.c.id == StepVisit.case_id)
             .where(StepVisit.step != "selesai")
         ).all()
-    got = {
-        (numbers_by := {v: k for k, v in numbers.items()})[t] + ":" + s: (e, p, o)
-        for t, s, e, p, o in rows
-    }
-    del numbers_by
+    letter = {v: k for k, v in numbers.items()}
+    got = {f"{letter[t]}:{s}": (e, p, o) for t, s, e, p, o in rows}
     assert got == {
         "E:periksa": (10.0, 0.0, 0.0),
         "E:proses": (20.0, 0.0, 0.0),
