@@ -14,6 +14,7 @@ from rules.compiler import compile_sop
 from rules.loader import Catalog, LoadedSop
 from rules.schema import language_schema
 from sop_platform import definitions, delivery, retention
+from sop_platform.reports import command as reports_command
 from sop_platform.timekeeping import SystemClock
 
 
@@ -420,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     delivery.add_parser(sub)
     retention.add_parser(sub)
+    reports_command.add_parser(sub)
 
     p = sub.add_parser(
         "demo", help="load the seed SOPs, units and one login per role; print logins"
