@@ -419,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region")
     p.set_defaults(func=cmd_apikey_list)
 
+    from sop_platform import backup
+
+    backup.add_parsers(sub)
     delivery.add_parser(sub)
     retention.add_parser(sub)
     reports_command.add_parser(sub)

@@ -80,6 +80,7 @@ def build_app(config: Config) -> Litestar:
     """One app process on a prepared database (no migration, no publishing)."""
     from sop_platform.db import make_engine
     from sop_platform.registry import Registry
+    from sop_platform.telemetry import configure_logging
     from sop_platform.timekeeping import SystemClock
     from web.app import create_app
 
@@ -102,17 +103,16 @@ def build_app(config: Config) -> Litestar:
         app.on_startup.append(lambda _app: workers.start())
         app.on_shutdown.append(lambda _app: workers.stop())
     app.on_shutdown.append(lambda _app: engine.dispose())
+    # Litestar sets up its own log format when an app is made; ours (text or JSON) wins.
+    configure_logging(config.log_format, config.log_level)
     return app
 
 
 def app_factory() -> Litestar:
     """What each uvicorn worker process calls (``--workers N``): the app from the environment."""
     from sop_platform import config as settings
-    from sop_platform.telemetry import configure_logging
 
-    config = settings.load()
-    configure_logging(config.log_format, config.log_level)
-    return build_app(config)
+    return build_app(settings.load())
 
 
 def build(demo: bool | None = None) -> tuple[Litestar, list[DemoLogin]]:
