@@ -41,7 +41,7 @@ from sop_platform.engine import CaseEngine
 from sop_platform.feedback import Feedback
 from sop_platform.registry import Registry
 from sop_platform.timekeeping import Clock
-from web import auth, citizen, i18n, observability, staff
+from web import admin, auth, citizen, i18n, observability, staff
 from web.auth import load_actor
 from web.context import (
     HTMX_FILE,
@@ -247,6 +247,7 @@ def create_app(
         route_handlers=[
             home,
             *auth.ROUTES,
+            *admin.ROUTES,
             *staff.ROUTES,
             *citizen.ROUTES,
             *observability.ROUTES,

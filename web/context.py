@@ -93,6 +93,15 @@ def is_htmx(request: Request[Any, Any, Any]) -> bool:
     )
 
 
+def _administers(request: Request[Any, Any, Any]) -> bool:
+    """Whether the signed-in user (if this request loaded them) administers a region."""
+    from sop_platform.roles import ADMIN_DAERAH
+    from web.auth import _ACTOR  # web.auth imports this module: read its key late
+
+    actor: Any = request.scope.get(_ACTOR)
+    return actor is not None and any(g.role == ADMIN_DAERAH for g in actor.grants)
+
+
 def common_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     web = web_of(request.app.state)
     lang = lang_of(request)
@@ -109,6 +118,7 @@ def common_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "status_word": lambda status: i18n.status_word(status, lang),
         "when": when,
         "user_name": user,
+        "admin_link": _administers(request),
         "htmx_available": web.htmx_available,
         "poll_seconds": web.settings.poll_seconds,
         "current_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),

@@ -1,0 +1,664 @@
+"""Administration pages for a region's administrator (platform role ``admin_daerah``): users,
+units, SOP versions, the audit log and its CSV export.
+
+Every page is under ``/admin/{region}``; a region in which the signed-in user is not the
+administrator gets the same 404 as a region that does not exist. The pages are thin: every
+change goes through :mod:`sop_platform.administration`, which checks it, makes it and writes
+its audit entry in one transaction. A refused change is shown on the page in the service's own
+words (422) and changes nothing. A generated password is shown once, on the page that answers
+the change; it is never put in a URL or stored in clear.
+
+Units are declared in the region file; here they are only activated, deactivated and given
+their contact data (see the module documentation of :mod:`sop_platform.administration`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Stream
+
+from sop_platform import administration as adm
+from sop_platform.cases import Actor
+from sop_platform.roles import ADMIN_DAERAH, regions_with
+from sop_platform.telemetry import REQUEST_ID
+from web import i18n
+from web.context import Web, blocking, lang_of, page, web_of
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+AUDIT_PAGE = 50
+
+
+def admin_regions(actor: Actor) -> list[str]:
+    return regions_with(actor, ADMIN_DAERAH)
+
+
+def _region(web: Web, actor: Actor, region: str) -> str:
+    """The region, if the actor administers it; 404 otherwise (also for unknown regions)."""
+    if region not in admin_regions(actor) or region not in web.registry.catalog.regions:
+        raise NotFoundException()
+    return region
+
+
+def _change(actor: Actor, region: str, web: Web) -> adm.Change:
+    return adm.Change(actor, region, web.clock.now(), REQUEST_ID.get())
+
+
+def _message(err: adm.AdminError, lang: str) -> str:
+    return err.message if lang == "id" else err.message_en
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _base(web: Web, region: str, tab: str) -> dict[str, Any]:
+    return {
+        "region": region,
+        "region_name": web.registry.region(region).name,
+        "tab": tab,
+        "error": None,
+        "notice": None,
+        "new_password": None,
+    }
+
+
+def _ok_notice(ok: str, lang: str) -> str | None:
+    return i18n.translate("admin.saved", lang) if ok else None
+
+
+def _guarded(
+    request: Request[Any, Any, Any],
+    render: Callable[..., Response[Any]],
+    change: Callable[[], Any],
+    done: Callable[[Any], Response[Any]],
+) -> Response[Any]:
+    """Make the change; on refusal render the page again with the reason (422)."""
+    try:
+        result = change()
+    except adm.NotInRegion:
+        raise NotFoundException() from None
+    except adm.AdminError as err:
+        return render(error=_message(err, lang_of(request)), status_code=422)
+    return done(result)
+
+
+# --- entry -----------------------------------------------------------------------------------
+
+
+@get("/admin", name="admin_home")
+async def admin_home(actor: NamedDependency[Actor]) -> Response[Any]:
+    regions = admin_regions(actor)
+    if not regions:
+        raise NotFoundException()
+    return Redirect(f"/admin/{regions[0]}/pengguna", status_code=303)
+
+
+@get("/admin/{region:str}", name="admin_region")
+async def admin_region(
+    state: State, actor: NamedDependency[Actor], region: FromPath[str]
+) -> Response[Any]:
+    _region(web_of(state), actor, region)
+    return Redirect(f"/admin/{region}/pengguna", status_code=303)
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def _users_page(
+    request: Request[Any, Any, Any],
+    web: Web,
+    actor: Actor,
+    region: str,
+    *,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+    notice: str | None = None,
+) -> Response[Any]:
+    context = _base(web, region, "users")
+    context.update(
+        {
+            "users": adm.users(web.engine, actor, region),
+            "roles": list(adm.role_choices(web.registry, region).values()),
+            "units": [u for u in adm.units(web.engine, actor, region) if u.active],
+            "values": values or {},
+            "error": error,
+            "notice": notice,
+        }
+    )
+    return page(request, "admin_pengguna.html", context, status_code=status_code)
+
+
+@get("/admin/{region:str}/pengguna", name="admin_users")
+async def admin_users(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    ok: FromQuery[str] = "",
+) -> Response[Any]:
+    web = web_of(state)
+    region = _region(web, actor, region)
+    notice = _ok_notice(ok, lang_of(request))
+    return await blocking(_users_page, request, web, actor, region, notice=notice)
+
+
+@post("/admin/{region:str}/pengguna", name="admin_user_create")
+async def admin_user_create(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    data: Annotated[dict[str, Any], FORM],
+) -> Response[Any]:
+    web = web_of(state)
+    region = _region(web, actor, region)
+    change = _change(actor, region, web)
+    return await blocking(_user_create, request, web, actor, change, data)
+
+
+def _user_create(
+    request: Request[Any, Any, Any],
+    web: Web,
+    actor: Actor,
+    change: adm.Change,
+    data: dict[str, Any],
+) -> Response[Any]:
+    values = {
+        k: _text(data, k) for k in ("username", "full_name", "email", "phone", "role", "unit")
+    }
+    grants = [(values["role"], values["unit"] or None)] if values["role"] else []
+
+    def render(**kw: Any) -> Response[Any]:
+        return _users_page(request, web, actor, change.region, values=values, **kw)
+
+    def done(result: tuple[int, str]) -> Response[Any]:
+        user_id, password = result
+        return _user_page(
+            request,
+            web,
+            actor,
+            change.region,
+            user_id,
+            new_password=password,
+            notice=i18n.translate("admin.user.created", lang_of(request)),
+        )
+
+    return _guarded(
+        request,
+        render,
+        lambda: adm.create_user(
+            web.engine,
+            web.registry,
+            change,
+            values["username"],
+            values["full_name"],
+            grants,
+            email=values["email"],
+            phone=values["phone"],
+        ),
+        done,
+    )
+
+
+def _user_page(
+    request: Request[Any, Any, Any],
+    web: Web,
+    actor: Actor,
+    region: str,
+    user_id: int,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    new_password: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    try:
+        found = adm.user(web.engine, actor, region, user_id)
+    except adm.NotInRegion:
+        raise NotFoundException() from None
+    context = _base(web, region, "users")
+    context.update(
+        {
+            "user": found,
+            "roles": list(adm.role_choices(web.registry, region).values()),
+            "role_titles": {
+                r.role: r.title for r in adm.role_choices(web.registry, region).values()
+            },
+            "units": [u for u in adm.units(web.engine, actor, region) if u.active],
+            "unit_names": {u.key: u.name for u in adm.units(web.engine, actor, region)},
+            "error": error,
+            "notice": notice,
+            "new_password": new_password,
+            "is_self": user_id == actor.user_id,
+        }
+    )
+    return page(request, "admin_pengguna_detail.html", context, status_code=status_code)
+
+
+@get("/admin/{region:str}/pengguna/{user_id:int}", name="admin_user")
+async def admin_user(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    user_id: FromPath[int],
+    ok: FromQuery[str] = "",
+) -> Response[Any]:
+    web = web_of(state)
+    region = _region(web, actor, region)
+    notice = _ok_notice(ok, lang_of(request))
+    return await blocking(_user_page, request, web, actor, region, user_id, notice=notice)
+
+
+@post("/admin/{region:str}/pengguna/{user_id:int}/{what:str}", name="admin_user_change")
+async def admin_user_change(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    user_id: FromPath[int],
+    what: FromPath[str],
+    data: Annotated[dict[str, Any], FORM],
+) -> Response[Any]:
+    """``status`` (aktif=1/0), ``sandi`` (reset), ``peran`` (grant), ``cabut`` (revoke)."""
+    web = web_of(state)
+    region = _region(web, actor, region)
+    if what not in ("status", "sandi", "peran", "cabut"):
+        raise NotFoundException()
+    change = _change(actor, region, web)
+    return await blocking(_user_change, request, web, actor, change, user_id, what, data)
+
+
+def _user_change(
+    request: Request[Any, Any, Any],
+    web: Web,
+    actor: Actor,
+    change: adm.Change,
+    user_id: int,
+    what: str,
+    data: dict[str, Any],
+) -> Response[Any]:
+    lang = lang_of(request)
+    back = f"/admin/{change.region}/pengguna/{user_id}"
+
+    def render(**kw: Any) -> Response[Any]:
+        return _user_page(request, web, actor, change.region, user_id, **kw)
+
+    def saved(_result: Any) -> Response[Any]:
+        return Redirect(back + "?ok=1", status_code=303)
+
+    role, unit = _text(data, "role"), _text(data, "unit") or None
+    if what == "status":
+        active = _text(data, "aktif") == "1"
+        return _guarded(
+            request, render, lambda: adm.set_active(web.engine, change, user_id, active), saved
+        )
+    if what == "sandi":
+        return _guarded(
+            request,
+            render,
+            lambda: adm.reset_password(web.engine, change, user_id),
+            lambda password: render(
+                new_password=password, notice=i18n.translate("admin.user.reset", lang)
+            ),
+        )
+    if what == "peran":
+        return _guarded(
+            request,
+            render,
+            lambda: adm.grant_role(web.engine, web.registry, change, user_id, role, unit),
+            saved,
+        )
+    return _guarded(
+        request,
+        render,
+        lambda: adm.revoke_role(web.engine, change, user_id, role, unit),
+        saved,
+    )
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+def _units_page(
+    request: Request[Any, Any, Any],
+    web: Web,
+    actor: Actor,
+    region: str,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    context = _base(web, region, "units")
+    context.update(
+        {"units": adm.units(web.engine, actor, region), "error": error, "notice": notice}
+    )
+    return page(request, "admin_unit.html", context, status_code=status_code)
+
+
+@get("/admin/{region:str}/unit", name="admin_units")
+async def admin_units(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    ok: FromQuery[str] = "",
+) -> Response[Any]:
+    web = web_of(state)
+    region = _region(web, actor, region)
+    notice = _ok_notice(ok, lang_of(request))
+    return await blocking(_units_page, request, web, actor, region, notice=notice)
+
+
+@post("/admin/{region:str}/unit/{key:str}/{what:str}", name="admin_unit_change")
+async def admin_unit_change(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    key: FromPath[str],
+    what: FromPath[str],
+    data: Annotated[dict[str, Any], FORM],
+) -> Response[Any]:
+    """``status`` (aktif=1/0) or ``kontak`` (email, phone)."""
+    web = web_of(state)
+    region = _region(web, actor, region)
+    if what not in ("status", "kontak"):
+        raise NotFoundException()
+    change = _change(actor, region, web)
+
+    def run() -> Response[Any]:
+        def render(**kw: Any) -> Response[Any]:
+            return _units_page(request, web, actor, region, **kw)
+
+        def saved(_result: Any) -> Response[Any]:
+            return Redirect(f"/admin/{region}/unit?ok=1", status_code=303)
+
+        if what == "status":
+            active = _text(data, "aktif") == "1"
+            return _guarded(
+                request, render, lambda: adm.set_unit_active(web.engine, change, key, active), saved
+            )
+        return _guarded(
+            request,
+            render,
+            lambda: adm.set_unit_contact(
+                web.engine, change, key, _text(data, "email"), _text(data, "phone")
+            ),
+            saved,
+        )
+
+    return await blocking(run)
+
+
+# --- SOP versions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionItem:
+    sop_id: str
+    version: str
+    title: str
+    published_at: str
+    withdrawn_at: str | None
+    for_new_cases: bool
+
+
+def _sops_page(
+    request: Request[Any, Any, Any],
+    web: Web,
+    actor: Actor,
+    region: str,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    rows = adm.sop_versions(web.engine, actor, region)
+    newest: dict[str, str] = {}
+    for row in rows:
+        if row.withdrawn_at is None and row.version > newest.get(row.sop_id, ""):
+            newest[row.sop_id] = row.version
+    local = web.registry.local_text
+    items = [
+        VersionItem(
+            sop_id=row.sop_id,
+            version=row.version,
+            title=row.title,
+            published_at=local(row.published_at, region),
+            withdrawn_at=local(row.withdrawn_at, region) if row.withdrawn_at else None,
+            for_new_cases=newest.get(row.sop_id) == row.version,
+        )
+        for row in rows
+    ]
+    context = _base(web, region, "sops")
+    context.update({"versions": items, "error": error, "notice": notice})
+    return page(request, "admin_sop.html", context, status_code=status_code)
+
+
+@get("/admin/{region:str}/sop", name="admin_sops")
+async def admin_sops(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    ok: FromQuery[str] = "",
+) -> Response[Any]:
+    web = web_of(state)
+    region = _region(web, actor, region)
+    notice = _ok_notice(ok, lang_of(request))
+    return await blocking(_sops_page, request, web, actor, region, notice=notice)
+
+
+@post("/admin/{region:str}/sop/{sop_id:str}/{version:str}", name="admin_sop_change")
+async def admin_sop_change(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    sop_id: FromPath[str],
+    version: FromPath[str],
+    data: Annotated[dict[str, Any], FORM],
+) -> Response[Any]:
+    """``terbit=1`` publishes the version again, ``terbit=0`` withdraws it from new cases."""
+    web = web_of(state)
+    region = _region(web, actor, region)
+    change = _change(actor, region, web)
+    published = _text(data, "terbit") == "1"
+
+    def run() -> Response[Any]:
+        return _guarded(
+            request,
+            lambda **kw: _sops_page(request, web, actor, region, **kw),
+            lambda: adm.set_published(web.engine, web.registry, change, sop_id, version, published),
+            lambda _r: Redirect(f"/admin/{region}/sop?ok=1", status_code=303),
+        )
+
+    return await blocking(run)
+
+
+# --- the audit log ---------------------------------------------------------------------------
+
+
+def _day(text: str, web: Web, region: str) -> datetime | None:
+    """A date typed as YYYY-MM-DD, read as the region's local midnight."""
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return None
+    return day.replace(tzinfo=web.registry.calendar(region).tz)
+
+
+def _filters(web: Web, region: str, params: dict[str, str]) -> adm.AuditFilter:
+    since = _day(params.get("dari", ""), web, region)
+    until = _day(params.get("sampai", ""), web, region)
+    return adm.AuditFilter(
+        action=params.get("aksi") or None,
+        actor=params.get("pelaku") or None,
+        target=params.get("sasaran") or None,
+        since=since,
+        until=until + timedelta(days=1) if until else None,  # the whole last day
+    )
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    id: int
+    at: str
+    actor: str
+    action: str
+    target: str
+    before: str
+    after: str
+    request_id: str
+
+
+def _compact(value: dict[str, Any] | None) -> str:
+    if not value:
+        return ""
+    return "; ".join(f"{k}: {v}" for k, v in value.items())
+
+
+ACTIONS = (
+    "user.",
+    "user.create",
+    "user.disable",
+    "user.enable",
+    "user.reset_password",
+    "role.",
+    "unit.",
+    "sop.",
+    "apikey.",
+    "retention.erase",
+)
+
+
+def _audit_page(
+    request: Request[Any, Any, Any],
+    web: Web,
+    actor: Actor,
+    region: str,
+    params: dict[str, str],
+    after: int | None,
+) -> Response[Any]:
+    filters = _filters(web, region, params)
+    result = adm.audit_page(web.engine, actor, region, filters, after, AUDIT_PAGE)
+    items = [
+        AuditItem(
+            id=e.id or 0,
+            at=web.registry.local_text(e.at, region),
+            actor=e.actor_name,
+            action=e.action,
+            target=e.target,
+            before=_compact(e.before),
+            after=_compact(e.after),
+            request_id=e.request_id or "",
+        )
+        for e in result.rows
+    ]
+    query = {k: v for k, v in params.items() if v}
+    context = _base(web, region, "audit")
+    context.update(
+        {
+            "items": items,
+            "params": {
+                k: params.get(k, "") for k in ("aksi", "pelaku", "sasaran", "dari", "sampai")
+            },
+            "actions": ACTIONS,
+            "next_url": f"/admin/{region}/audit?" + urlencode({**query, "after": result.next_after})
+            if result.next_after
+            else None,
+            "first_url": f"/admin/{region}/audit?" + urlencode(query) if after else None,
+            "csv_url": f"/admin/{region}/audit.csv" + (f"?{urlencode(query)}" if query else ""),
+        }
+    )
+    return page(request, "admin_audit.html", context, block="audit_list")
+
+
+def _params(**values: str | None) -> dict[str, str]:
+    return {k: (v or "").strip()[:100] for k, v in values.items()}
+
+
+@get("/admin/{region:str}/audit", name="admin_audit")
+async def admin_audit(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    aksi: FromQuery[str | None] = None,
+    pelaku: FromQuery[str | None] = None,
+    sasaran: FromQuery[str | None] = None,
+    dari: FromQuery[str | None] = None,
+    sampai: FromQuery[str | None] = None,
+    after: FromQuery[str | None] = None,
+) -> Response[Any]:
+    web = web_of(state)
+    region = _region(web, actor, region)
+    params = _params(aksi=aksi, pelaku=pelaku, sasaran=sasaran, dari=dari, sampai=sampai)
+    cursor = int(after) if after and after.isdigit() else None
+    return await blocking(_audit_page, request, web, actor, region, params, cursor)
+
+
+@get("/admin/{region:str}/audit.csv", name="admin_audit_csv")
+async def admin_audit_csv(
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    aksi: FromQuery[str | None] = None,
+    pelaku: FromQuery[str | None] = None,
+    sasaran: FromQuery[str | None] = None,
+    dari: FromQuery[str | None] = None,
+    sampai: FromQuery[str | None] = None,
+) -> Stream:
+    web = web_of(state)
+    region = _region(web, actor, region)
+    params = _params(aksi=aksi, pelaku=pelaku, sasaran=sasaran, dari=dari, sampai=sampai)
+    filters = _filters(web, region, params)
+    chunks = iter(adm.audit_csv(web.engine, actor, region, filters))
+
+    def next_chunk() -> str | None:
+        return next(chunks, None)
+
+    async def body() -> AsyncIterator[bytes]:
+        while True:
+            chunk = await blocking(next_chunk)
+            if chunk is None:
+                return
+            yield chunk.encode("utf-8")
+
+    stamp = web.clock.now().astimezone(web.registry.calendar(region).tz).strftime("%Y%m%d-%H%M")
+    return Stream(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="audit-{region}-{stamp}.csv"'},
+    )
+
+
+ROUTES = [
+    admin_home,
+    admin_region,
+    admin_users,
+    admin_user_create,
+    admin_user,
+    admin_user_change,
+    admin_units,
+    admin_unit_change,
+    admin_sops,
+    admin_sop_change,
+    admin_audit,
+    admin_audit_csv,
+]
