@@ -41,7 +41,12 @@ from sop_platform.engine import CaseEngine
 from sop_platform.feedback import Feedback
 from sop_platform.registry import Registry
 from sop_platform.timekeeping import Clock
-from web import admin, auth, citizen, i18n, observability, staff
+from web import auth, citizen, i18n, observability, staff
+from web.api import openapi_config as api_openapi_config
+from web.api import router as api_router
+from web.api import status_response as api_status_response
+from web.api.access import ApiSettings
+from web.api.limits import Limit, RequestLimiter
 from web.auth import load_actor
 from web.context import (
     HTMX_FILE,
@@ -54,6 +59,9 @@ from web.context import (
     lang_of,
     page,
 )
+from web.open311 import PREFIX as OPEN311_PREFIX
+from web.open311 import fallback as open311_fallback
+from web.open311 import router as open311_router
 from web.ratelimit import LoginLimiter
 from web.sessions import RotatingSessionConfig
 
@@ -62,6 +70,9 @@ log = logging.getLogger("web")
 SESSION_COOKIE = "sop_session"
 CSRF_COOKIE = "sop_csrf"
 CSRF_HEADER = "x-csrftoken"
+
+# Calls without a key, per client address: at most so many in so many seconds.
+API_LIMITS = {"submit": Limit(10, 60), "track": Limit(60, 60)}
 
 SECURITY_HEADERS = [
     ResponseHeader(
@@ -89,6 +100,11 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
 
 def _error(request: Request[Any, Any, Any], status: int) -> Response[Any]:
     """An error as the asker can use it: JSON, an htmx fragment for the message area, or a page."""
+    path = request.url.path
+    if path.startswith("/api/"):
+        return api_status_response(status)  # the API's own error format
+    if path.startswith(OPEN311_PREFIX + "/"):
+        return open311_fallback(request, status)
     lang = lang_of(request)
     key = f"error.{status}"
     try:
@@ -156,6 +172,7 @@ def create_app(
     page_size: int = 25,
     poll_seconds: int = 30,
     ready_worker_age: float = 60.0,
+    api_limits: dict[str, Limit] | None = None,
     debug: bool = False,
 ) -> Litestar:
     """The web application on this database, registry and clock.
@@ -227,7 +244,8 @@ def create_app(
         cookie_secure=secure_cookies,
         cookie_httponly=True,
         cookie_samesite="lax",
-        exclude=["^/static/"],
+        # API-key calls carry no cookies; the API checks a session's token itself (web.api.access)
+        exclude=["^/static/", "^/api/", "^/open311/"],
     )
     static = create_static_files_router(
         path="/static",
@@ -235,6 +253,13 @@ def create_app(
         name="static",
         cache_control=CacheControlHeader(max_age=3600),
         include_in_schema=False,
+    )
+
+    api_settings = ApiSettings(
+        limiter=RequestLimiter(attempts, {**API_LIMITS, **(api_limits or {})}),
+        csrf_secret=secret,
+        csrf_cookie=CSRF_COOKIE,
+        csrf_header=CSRF_HEADER,
     )
 
     async def sweep_expired() -> None:
@@ -247,11 +272,12 @@ def create_app(
         route_handlers=[
             home,
             *auth.ROUTES,
-            *admin.ROUTES,
             *staff.ROUTES,
             *citizen.ROUTES,
             *observability.ROUTES,
             static,
+            api_router(api_settings.max_body),
+            open311_router(),
         ],
         dependencies={
             "actor": Provide(auth.provide_actor),
@@ -268,7 +294,9 @@ def create_app(
             Exception: _server_error,
         },
         response_headers=SECURITY_HEADERS,
-        state=State({"web": web}),
-        openapi_config=None,
+        state=State({"web": web, "api": api_settings}),
+        # The OpenAPI document describes the JSON API only (/api/v1/openapi.json).
+        openapi_config=api_openapi_config(SESSION_COOKIE),
+        include_in_schema=False,
         debug=debug,
     )
