@@ -7,7 +7,7 @@ BIN   := $(VENV)/bin
 PY    := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test run fmt bench
+.PHONY: setup test run fmt bench browser
 
 HTMX  := web/static/vendor/htmx.min.js
 
@@ -37,7 +37,22 @@ $(STAMP): pyproject.toml constraints.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
-test: setup
+# The browser tests drive Debian's chromium through playwright (playwright cannot download its
+# own browsers here). Installed once when missing; quick when it is there already.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "warning: $(CHROMIUM) missing and no apt-get: the browser tests will be skipped" >&2; \
+	  exit 0; \
+	fi; \
+	echo "installing chromium for the browser tests"; \
+	$(SUDO) apt-get install -y chromium || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

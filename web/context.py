@@ -122,7 +122,16 @@ def common_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "htmx_available": web.htmx_available,
         "poll_seconds": web.settings.poll_seconds,
         "current_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "can_report": _can_report(request),
     }
+
+
+def _can_report(request: Request[Any, Any, Any]) -> bool:
+    """Whether the signed-in actor (as read for this request) may open the conformance report:
+    the region's compliance officer (kepatuhan) or administrator (admin_daerah)."""
+    actor = request.scope.get("sop.actor")  # cached there by web.auth.load_actor
+    grants = getattr(actor, "grants", ())
+    return any(g.role in ("kepatuhan", "admin_daerah") for g in grants)
 
 
 def page(

@@ -345,6 +345,7 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Complaints, service or data requests, emergencies.",
     ),
     "index.ask": ("Ajukan pertanyaan", "Ask a question"),
+    "nav.ask": ("Tanya", "Tanya (ask)"),
     "index.ask.text": (
         "Pertanyaan dan saran untuk perangkat daerah.",
         "Questions and suggestions for the regional agencies.",
