@@ -1,4 +1,9 @@
-"""operations: worker heartbeats
+"""operations: worker heartbeats; open visits from before 0002 handed to the sweeper
+
+Migration 0002 added ``step_visit.next_check_at`` (the sweeper's work list) without filling it,
+so a visit that was open when a database went from 0001 to 0002 would never be swept: it is
+set to the visit's entry, and the sweeper works out its warnings, deadline and ladder on its
+next pass. (A visit opened after 0002 always has it unless paused, breached or finished.)
 
 Revision ID: 0005
 Revises: 0004
@@ -40,6 +45,11 @@ def upgrade() -> None:
             sqlite_where=sa.text("status = 'dead'"),
             postgresql_where=sa.text("status = 'dead'"),
         )
+    op.execute(
+        "UPDATE step_visit SET next_check_at = entered_at "
+        "WHERE left_at IS NULL AND next_check_at IS NULL AND due_at IS NOT NULL "
+        "AND paused_at IS NULL AND breached_at IS NULL"
+    )
 
 
 def downgrade() -> None:
