@@ -52,6 +52,11 @@ VARIABLES: tuple[Variable, ...] = (
         "signs CSRF tokens; at least 32 characters; **required in production**",
     ),
     Variable("SOP_WEB_STORE", "`./.sop-web`", "sessions and sign-in attempt counts (files)"),
+    Variable(
+        "SOP_UPLOADS",
+        "`./.sop-uploads`",
+        "citizens' photos (files; their records are in the database): back it up with it",
+    ),
     Variable("SOP_WEB_SECURE_COOKIES", "`0`", "`1` behind HTTPS: cookies only over TLS"),
     Variable(
         "SOP_WEB_FORWARDED_ALLOW_IPS",
@@ -116,6 +121,7 @@ class Config:
     definitions: Path | None  # None: the default lookup of sop_platform.definitions
     web_secret: str | None  # None: generated once into the store (never in production)
     web_store: Path
+    uploads: Path
     secure_cookies: bool
     forwarded_allow_ips: str
     host: str
@@ -239,6 +245,7 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         )
 
     store = Path(env.get("SOP_WEB_STORE", "").strip() or ".sop-web")
+    uploads = Path(env.get("SOP_UPLOADS", "").strip() or ".sop-uploads")
     secure = _flag(env, "SOP_WEB_SECURE_COOKIES", False, problems)
     port = _number(env, "SOP_WEB_PORT", 8000, 1, 65535, problems)
     web_workers = _number(env, "SOP_WEB_WORKERS", 1, 1, 64, problems)
@@ -272,6 +279,7 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         definitions=definitions,
         web_secret=secret,
         web_store=store,
+        uploads=uploads,
         secure_cookies=secure,
         forwarded_allow_ips=env.get("SOP_WEB_FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1",
         host=env.get("SOP_WEB_HOST", "").strip() or "127.0.0.1",

@@ -93,6 +93,7 @@ def build_app(config: Config) -> Litestar:
         clock,
         secret=config.secret(),
         store_dir=config.web_store,
+        uploads_dir=config.uploads,
         secure_cookies=config.secure_cookies,
         ready_worker_age=config.ready_worker_age,
     )
