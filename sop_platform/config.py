@@ -7,8 +7,7 @@ instead. :func:`check_database` then makes sure the database answers, and
 :func:`check_production` refuses a production start with a placeholder secret or while demo
 accounts (the demo password) exist.
 
-The table in the README's "Configuration" section is generated from :data:`VARIABLES`'s
-meanings; a test keeps the two in step.
+The README's "Configuration" table is :func:`markdown_table`; a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -91,6 +90,14 @@ VARIABLES: tuple[Variable, ...] = (
         "PostgreSQL for the tests' PostgreSQL variants (tests only)",
     ),
 )
+
+
+def markdown_table() -> str:
+    """The variables as the README's table (one row each)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{v.name}` | {v.default} | {v.meaning} |" for v in VARIABLES]
+    return "\n".join(rows) + "\n"
+
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

@@ -45,7 +45,8 @@ def traced(payload: dict[str, Any]) -> dict[str, Any]:
 
 # --- logs ---------------------------------------------------------------------------------------
 
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# Attributes every record has, and uvicorn's coloured copy of its message: not extras.
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -94,9 +95,12 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # The app writes its own access line (with the request id and the route): not uvicorn's too.
+    logging.getLogger("uvicorn.access").handlers = []
+    logging.getLogger("uvicorn.access").propagate = False
 
 
 # --- heartbeats ---------------------------------------------------------------------------------

@@ -168,3 +168,14 @@ def test_production_refuses_to_start_while_demo_accounts_exist(
             .values(active=False)
         )
     config.check_production(db_engine, production)  # disabled: no longer counts
+
+
+def test_the_readme_lists_every_variable() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert config.markdown_table() in readme
+    documented = {v.name for v in config.VARIABLES}
+    source = (Path(config.__file__)).read_text(encoding="utf-8")
+    import re
+
+    read = set(re.findall(r'"(SOP_[A-Z_]+)"', source)) - {"SOP_TEST_DATABASE_URL"}
+    assert read <= documented, read - documented

@@ -308,3 +308,59 @@ def test_two_app_processes_and_a_sweeper_lose_and_double_nothing(
     for text in texts[:2]:
         assert '"message": "Finished server process' in text  # JSON lines, and a clean stop
         assert '"logger": "web.access"' in text and '"request_id": "t-' in text
+
+
+def test_sop_serve_workers_runs_several_processes_whose_request_counts_add_up(
+    tmp_path: Path,
+) -> None:
+    """``sop serve --workers 2`` (SQLite is enough here): two uvicorn worker processes, each built
+    by the app factory; /metrics, whichever process answers, counts the requests of both."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR", "SOP_ENV")}
+    env.update(
+        {
+            "SOP_DATABASE_URL": f"sqlite:///{tmp_path / 'sop.db'}",
+            "SOP_DEFINITIONS": str(DEFINITIONS),
+            "SOP_WEB_STORE": str(tmp_path / "store"),
+            "SOP_LOG_FORMAT": "json",
+        }
+    )
+    env.pop("SOP_WEB_WORKERS", None)
+    env.pop("SOP_WORKERS_IN_APP", None)
+    log = tmp_path / "serve.log"
+    proc = _start(["serve", "--workers", "2", "--port", str(port)], env, log)
+    base = f"http://127.0.0.1:{port}"
+    answered = 0
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            try:
+                if httpx.get(base + "/health", timeout=2).status_code == 200:
+                    answered += 1
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert answered, log.read_text()[-3000:]
+        time.sleep(1.0)  # let the second worker finish starting
+        for _ in range(30):
+            assert httpx.get(base + "/health", timeout=5).status_code == 200
+            answered += 1
+        text = httpx.get(base + "/metrics", timeout=10).text
+        line = (
+            'sop_http_requests_total{method="GET",route="/health",status="200"} '
+            f"{float(answered)}"
+        )
+        assert line in text, [x for x in text.splitlines() if "/health" in x]
+        counters = sorted(p.name for p in (tmp_path / "store" / "metrics").glob("counter_*.db"))
+        assert len(counters) == 2, counters  # one file per worker process
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    output = log.read_text()
+    assert output.count('"message": "Started server process') == 2
+    assert "the sweeper and delivery run as their own services" in output
