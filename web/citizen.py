@@ -558,7 +558,9 @@ async def track(
 def _track(request: Request[Any, Any, Any], web: Web, tracking: str) -> Response[Any]:
     lang = lang_of(request)
     view = find_case(web, tracking)
-    if view is None:
+    # A confidential report is not on the public page at all: only its secret link opens it,
+    # and the number alone answers as for a number that does not exist.
+    if view is None or view.confidential:
         missing = {"number": tracking[:40], "error": i18n.translate("track.not_found", lang)}
         return page(request, "lacak.html", missing, status_code=404)
     return page(request, "lacak_kasus.html", track_context(web, view, lang, owner=False))

@@ -539,6 +539,21 @@ _WORDS: dict[str, tuple[str, str]] = {
     "admin.audit.empty": ("Belum ada catatan.", "No entries."),
     "admin.audit.newest": ("Terbaru", "Newest"),
     "admin.audit.older": ("Lebih lama", "Older"),
+    # the reporter's own data
+    "privacy.title": ("Data pribadi Anda", "Your personal data"),
+    "privacy.lead": (
+        "Unduh semua data yang kami simpan tentang laporan ini dan tentang Anda (JSON). Data "
+        "pribadi dihapus setelah masa retensi SOP berakhir.",
+        "Download everything we hold about this report and about you (JSON). Personal data is "
+        "erased when the SOP's retention period ends.",
+    ),
+    "privacy.download": ("Unduh data saya", "Download my data"),
+    "case.reporter.confidential_shown": (
+        "Laporan rahasia: identitas pelapor ditampilkan hanya kepada penanggung jawab tahap ini. "
+        "Jangan diteruskan kepada siapa pun.",
+        "Confidential report: the reporter's identity is shown only to the role responsible for "
+        "this step. Do not pass it on.",
+    ),
 }
 
 # Case statuses (the fixed set every SOP maps onto).

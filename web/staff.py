@@ -36,6 +36,7 @@ from sop_platform.cases import (
     Offer,
     VisitView,
 )
+from sop_platform.personal_data import may_see_reporter
 from web import i18n
 from web.context import Web, blocking, is_htmx, lang_of, page, web_of
 from web.diagram import render as render_flowchart
@@ -529,7 +530,7 @@ def case_context(
     visit = view.open_visit
     due_text, breached = i18n.time_left(visit.due_at if visit else None, now, lang)
     reporter: dict[str, str] | None = None
-    if not view.anonymous and not view.confidential:
+    if may_see_reporter(actor, view, sop):  # who needs it: sop_platform.personal_data
         found = web.cases.reporter(view.id)
         if found is not None:
             reporter = {
