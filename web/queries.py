@@ -246,11 +246,11 @@ def queue_page(
         if after is None or after.due_at is not None:
             timed = base.where(v.due_at.is_not(None))
             if after is not None:
+                # ``due_at >= x`` first: a range both databases seek in the due index; the
+                # tie on equal deadlines is settled by the case id.
                 timed = timed.where(
-                    or_(
-                        v.due_at > after.due_at,
-                        and_(v.due_at == after.due_at, c.id > after.case_id),
-                    )
+                    v.due_at >= after.due_at,
+                    or_(v.due_at > after.due_at, c.id > after.case_id),
                 )
             found += conn.execute(timed.order_by(v.due_at, c.id).limit(limit + 1)).all()
         if len(found) <= limit:

@@ -222,7 +222,7 @@ def test_unit_staff_cannot_intervene(client: TestClient[Litestar], reports: Repo
     case = reports.upik("kebersihan")
     sign_in(client, "dlh.admin_opd")
     page = client.get(f"/kasus/{case.id}").text
-    assert 'action="/kasus/%d/intervensi"' % case.id not in page
+    assert f'action="/kasus/{case.id}/intervensi"' not in page
     refused = post_form(
         client,
         f"/kasus/{case.id}/intervensi",
