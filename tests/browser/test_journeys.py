@@ -18,6 +18,18 @@ from sop_platform.models import Attachment, CitizenRating
 from tests.browser.conftest import People, Site, shot
 
 UPIK_FORM = "/lapor/upik-pengaduan"
+WATCH_PROGRESS = """() => {
+  sessionStorage.removeItem("progress-seen");
+  const form = document.querySelector("#report-form");
+  const seen = () => {
+    const shown = document.querySelector("#kirim-progress");
+    const button = form.querySelector("button[type=submit]");
+    if (shown && getComputedStyle(shown).display !== "none" && button.disabled) {
+      sessionStorage.setItem("progress-seen", "yes");
+    }
+  };
+  new MutationObserver(seen).observe(form, {subtree: true, attributes: true});
+}"""
 
 
 def png(width: int = 24, height: int = 16) -> bytes:
@@ -47,8 +59,11 @@ def report_upik(page: Any, kategori: str, text: str, *, photo: bool = False) -> 
             {"name": "jalan-rusak.png", "mimeType": "image/png", "buffer": png()}
         )
     page.get_by_label("Nama").first.fill("Siti Aminah")
+    # Note (across the page change) whether the progress indicator showed while sending.
+    page.evaluate(WATCH_PROGRESS)
     page.get_by_role("button", name="Kirim laporan").click()
     page.wait_for_url("**/lapor/terkirim/**")
+    assert page.evaluate("sessionStorage.getItem('progress-seen')") == "yes"
     number = page.locator("#tracking-number").inner_text().strip()
     link = page.locator("#secret-link").get_attribute("href")
     assert re.fullmatch(r"YOG-\d{6}-[A-Z0-9]{6}", number), number
@@ -106,14 +121,19 @@ def test_a_complaint_from_the_form_to_the_rating(people: People, site: Site) -> 
     shot(admin, "antrean-desktop")
     open_case(admin, number)
     shot(admin, "kasus-desktop")
+    href = admin.get_by_role("link", name="jalan-rusak.png").get_attribute("href")
+    download = admin.context.request.get(site.url + href)
+    assert download.status == 200 and download.body() == png()
+    assert download.headers["content-type"].startswith("image/png")
     act(admin, "terima")
     assert site.cases.find(number).step == "penerimaan"
 
-    # The field officer takes it and finishes it with an answer.
-    officer = people.staff("yogyakarta.petugas_lapangan")
+    # The field officer takes it and finishes it with an answer, on a phone.
+    officer = people.staff("yogyakarta.petugas_lapangan", phone=True)
     open_case(officer, number)
     act(officer, "ambil")
     answer = "Loket tambahan dibuka mulai besok pukul 07.30."
+    shot(officer, "kasus-petugas-ponsel")
     act(officer, "selesai", {"jawaban": answer})
     assert site.cases.find(number).status == "done"
 
@@ -259,3 +279,66 @@ def test_a_breach_shows_in_the_queue(people: People, site: Site) -> None:
     expect(row).to_have_class(re.compile("breached"))
     expect(row.locator(".late")).to_contain_text("terlambat")
     shot(admin, "antrean-terlambat-desktop")
+
+
+def test_a_question_from_the_start_page(people: People, site: Site) -> None:
+    citizen = people.page()
+    citizen.goto("/")
+    citizen.get_by_role("link", name=re.compile("^Ajukan pertanyaan")).click()
+    expect(citizen.get_by_role("heading", level=1)).to_have_text("Ajukan pertanyaan atau saran")
+    shot(citizen, "tanya-desktop")
+    citizen.get_by_role("link", name="Ajukan pertanyaan", exact=True).click()
+    expect(citizen.get_by_role("heading", level=1)).to_have_text("Ajukan pertanyaan")
+    expect(citizen.get_by_label("Jenis laporan")).to_have_value("pertanyaan")
+    citizen.get_by_label("Pertanyaan atau saran Anda").fill("Di mana mengurus KTP yang hilang?")
+    citizen.get_by_label(re.compile("^Anonim")).check()
+    citizen.get_by_role("button", name="Kirim", exact=True).click()
+    citizen.wait_for_url("**/lapor/terkirim/**")
+    number = citizen.locator("#tracking-number").inner_text().strip()
+    case = site.cases.find(number)
+    assert (case.sop_id, dict(case.fields), case.anonymous) == (
+        "jss-pengaduan",
+        {"jenis": "pertanyaan"},
+        True,
+    )
+
+
+CONTRAST = """() => {
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.match(/[\\d.]+/g).slice(0, 3).map(Number).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (e) => {
+    for (; e; e = e.parentElement) {
+      const c = getComputedStyle(e).backgroundColor;
+      if (c && !c.startsWith("rgba(0, 0, 0, 0)") && c !== "transparent") return c;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const low = [];
+  for (const e of document.querySelectorAll("body *")) {
+    if (!e.offsetParent && getComputedStyle(e).position !== "fixed") continue;
+    const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const a = lum(getComputedStyle(e).color), b = lum(background(e));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push(`${e.tagName}.${e.className}: ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
+def test_text_has_enough_contrast(people: People, site: Site) -> None:
+    """WCAG AA (4.5:1) for every piece of text on the main citizen and staff pages."""
+    citizen = people.page()
+    number, secret = report_upik(citizen, "kesehatan", "Trotoar rusak di Jalan Solo.")
+    for path in ("/", "/lapor", UPIK_FORM, "/tanya", f"/lacak/{number}", secret, "/masuk"):
+        citizen.goto(path)
+        assert citizen.evaluate(CONTRAST) == [], path
+    admin = people.staff("yogyakarta.admin_opd")
+    assert admin.evaluate(CONTRAST) == [], "/antrean"
+    open_case(admin, number)
+    assert admin.evaluate(CONTRAST) == [], "case page"
