@@ -36,6 +36,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from rules.model import RoleKind
+from sop_platform import apikeys
 from sop_platform.accounts import hash_password
 from sop_platform.cases import Actor
 from sop_platform.db import transaction
@@ -535,6 +536,69 @@ def set_published(
             after,
         )
     registry.forget_latest()
+
+
+# --- API keys (made by sop_platform.apikeys; audited here, in the same transaction) ---------
+
+
+def api_keys(engine: Engine, actor: Actor, region: str) -> list[apikeys.ApiKeyInfo]:
+    require_admin(actor, region)
+    return apikeys.list_keys(engine, region)
+
+
+def _key_state(info: apikeys.ApiKeyInfo) -> dict[str, Any]:
+    return {"name": info.name, "roles": list(info.roles), "unit": info.unit}
+
+
+def create_api_key(
+    engine: Engine,
+    registry: Registry,
+    change: Change,
+    name: str,
+    roles: Sequence[str],
+    unit: str | None,
+) -> apikeys.NewApiKey:
+    """A key of the administrator's region; the plain key is returned once and never stored."""
+    require_admin(change.actor, change.region)
+
+    def audit(session: Session, info: apikeys.ApiKeyInfo) -> None:
+        record(session, change, "apikey.create", f"apikey:{info.prefix}", None, _key_state(info))
+
+    try:
+        return apikeys.create(
+            engine,
+            registry.catalog,
+            name=name,
+            region=change.region,
+            roles=[r for r in roles if r],
+            unit=_blank(unit),
+            now=change.now,
+            created_by=change.actor.name,
+            audit=audit,
+        )
+    except apikeys.ApiKeyError as err:
+        raise AdminError(str(err), str(err)) from None
+
+
+def revoke_api_key(engine: Engine, change: Change, prefix: str) -> None:
+    require_admin(change.actor, change.region)
+
+    def audit(session: Session, info: apikeys.ApiKeyInfo) -> None:
+        record(
+            session,
+            change,
+            "apikey.revoke",
+            f"apikey:{info.prefix}",
+            {"revoked_at": None},
+            {"revoked_at": info.revoked_at.isoformat() if info.revoked_at else None},
+        )
+
+    try:
+        apikeys.revoke(engine, prefix, change.now, region=change.region, audit=audit)
+    except apikeys.ApiKeyError:
+        raise NotInRegion(
+            "Kunci API tidak ditemukan di daerah ini.", "No such API key in this region."
+        ) from None
 
 
 # --- browsing and exporting the log --------------------------------------------------------

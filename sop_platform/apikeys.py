@@ -19,12 +19,12 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from rules.loader import Catalog
 from rules.model import PLATFORM_ROLE_IDS, RoleKind
@@ -137,8 +137,13 @@ def create(
     unit: str | None = None,
     now: datetime,
     created_by: str | None = None,
+    audit: Callable[[Session, ApiKeyInfo], None] | None = None,
 ) -> NewApiKey:
-    """Make a key; the returned ``key`` is shown once and never stored."""
+    """Make a key; the returned ``key`` is shown once and never stored.
+
+    ``audit`` is called inside the creating transaction (the administration pages write their
+    audit entry there, so that the key and its entry are committed together or not at all).
+    """
     name = name.strip()
     roles = sorted(set(roles))
     problems = check_grants(catalog, region, roles, unit)
@@ -170,6 +175,8 @@ def create(
         session.add(row)
         session.flush()
         assert row.id is not None
+        if audit is not None:
+            audit(session, _info(row))
         return NewApiKey(row.id, prefix, key)
 
 
@@ -182,7 +189,13 @@ def list_keys(engine: Engine, region: str | None = None) -> list[ApiKeyInfo]:
         return [_info(row) for row in session.exec(query).all()]
 
 
-def revoke(engine: Engine, prefix: str, now: datetime, region: str | None = None) -> ApiKeyInfo:
+def revoke(
+    engine: Engine,
+    prefix: str,
+    now: datetime,
+    region: str | None = None,
+    audit: Callable[[Session, ApiKeyInfo], None] | None = None,
+) -> ApiKeyInfo:
     """Revoke the key with this prefix (or the whole key); it stops working at once.
 
     ``region`` limits the search to one region's keys (an administrator of one region revokes
@@ -198,6 +211,8 @@ def revoke(engine: Engine, prefix: str, now: datetime, region: str | None = None
             row.revoked_at = now
             session.add(row)
             session.flush()
+            if audit is not None:  # in the same transaction; only when something changed
+                audit(session, _info(row))
         return _info(row)
 
 

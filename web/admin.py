@@ -71,6 +71,8 @@ def _base(web: Web, region: str, tab: str) -> dict[str, Any]:
         "error": None,
         "notice": None,
         "new_password": None,
+        "new_key": None,
+        "apikeys_available": True,
     }
 
 
@@ -491,6 +493,135 @@ async def admin_sop_change(
     return await blocking(run)
 
 
+# --- API keys --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyItem:
+    prefix: str
+    name: str
+    roles: str
+    unit: str
+    created_at: str
+    created_by: str
+    last_used_at: str
+    revoked_at: str | None
+
+
+def _keys_page(
+    request: Request[Any, Any, Any],
+    web: Web,
+    actor: Actor,
+    region: str,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    new_key: str | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    local = web.registry.local_text
+    units = {u.key: u.name for u in adm.units(web.engine, actor, region)}
+    items = [
+        KeyItem(
+            prefix=k.prefix,
+            name=k.name,
+            roles=", ".join(k.roles) or "-",
+            unit=units.get(k.unit, k.unit) if k.unit else "-",
+            created_at=local(k.created_at, region),
+            created_by=k.created_by or "-",
+            last_used_at=local(k.last_used_at, region) if k.last_used_at else "-",
+            revoked_at=local(k.revoked_at, region) if k.revoked_at else None,
+        )
+        for k in adm.api_keys(web.engine, actor, region)
+    ]
+    roles = [r for r in adm.role_choices(web.registry, region).values() if r.kind is not None]
+    context = _base(web, region, "apikeys")
+    context.update(
+        {
+            "keys": items,
+            "roles": roles,
+            "units": [u for u in adm.units(web.engine, actor, region) if u.active],
+            "values": values or {},
+            "error": error,
+            "notice": notice,
+            "new_key": new_key,
+        }
+    )
+    return page(request, "admin_kunci.html", context, status_code=status_code)
+
+
+@get("/admin/{region:str}/kunci-api", name="admin_keys")
+async def admin_keys(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    ok: FromQuery[str] = "",
+) -> Response[Any]:
+    web = web_of(state)
+    region = _region(web, actor, region)
+    notice = _ok_notice(ok, lang_of(request))
+    return await blocking(_keys_page, request, web, actor, region, notice=notice)
+
+
+@post("/admin/{region:str}/kunci-api", name="admin_key_create")
+async def admin_key_create(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+) -> Response[Any]:
+    web = web_of(state)
+    region = _region(web, actor, region)
+    change = _change(actor, region, web)
+    form = await request.form()
+    name = str(form.get("name") or "").strip()
+    roles = [str(r) for r in form.getall("roles")] if "roles" in form else []
+    unit = str(form.get("unit") or "").strip() or None
+    values = {"name": name, "roles": roles, "unit": unit or ""}
+
+    def run() -> Response[Any]:
+        return _guarded(
+            request,
+            lambda **kw: _keys_page(request, web, actor, region, values=values, **kw),
+            lambda: adm.create_api_key(web.engine, web.registry, change, name, roles, unit),
+            lambda made: _keys_page(
+                request,
+                web,
+                actor,
+                region,
+                new_key=made.key,
+                notice=i18n.translate("admin.key.created", lang_of(request)),
+            ),
+        )
+
+    return await blocking(run)
+
+
+@post("/admin/{region:str}/kunci-api/{prefix:str}/cabut", name="admin_key_revoke")
+async def admin_key_revoke(
+    request: Request[Any, Any, Any],
+    state: State,
+    actor: NamedDependency[Actor],
+    region: FromPath[str],
+    prefix: FromPath[str],
+) -> Response[Any]:
+    web = web_of(state)
+    region = _region(web, actor, region)
+    change = _change(actor, region, web)
+
+    def run() -> Response[Any]:
+        return _guarded(
+            request,
+            lambda **kw: _keys_page(request, web, actor, region, **kw),
+            lambda: adm.revoke_api_key(web.engine, change, prefix),
+            lambda _r: Redirect(f"/admin/{region}/kunci-api?ok=1", status_code=303),
+        )
+
+    return await blocking(run)
+
+
 # --- the audit log ---------------------------------------------------------------------------
 
 
@@ -659,6 +790,9 @@ ROUTES = [
     admin_unit_change,
     admin_sops,
     admin_sop_change,
+    admin_keys,
+    admin_key_create,
+    admin_key_revoke,
     admin_audit,
     admin_audit_csv,
 ]

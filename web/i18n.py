@@ -548,6 +548,24 @@ _WORDS: dict[str, tuple[str, str]] = {
         "erased when the SOP's retention period ends.",
     ),
     "privacy.download": ("Unduh data saya", "Download my data"),
+    "admin.key.new": ("Kunci API baru", "New API key"),
+    "admin.key.create": ("Buat kunci", "Create key"),
+    "admin.key.created": ("Kunci API dibuat.", "API key created."),
+    "admin.key.once": (
+        "Kunci API — hanya ditampilkan sekali ini. Simpan di aplikasi yang memakainya.",
+        "The API key — shown this once only. Store it in the application that uses it.",
+    ),
+    "admin.key.prefix": ("Awalan", "Prefix"),
+    "admin.key.name": ("Nama (pemakai kunci)", "Name (who uses the key)"),
+    "admin.key.name.hint": ("mis. Aplikasi JSS Android", "e.g. JSS Android app"),
+    "admin.key.roles.hint": (
+        "Tanpa peran, kunci hanya dapat mengirim laporan atas nama warga.",
+        "Without roles, the key may only submit reports on behalf of citizens.",
+    ),
+    "admin.key.created_at": ("Dibuat", "Created"),
+    "admin.key.last_used": ("Terakhir dipakai", "Last used"),
+    "admin.key.revoked": ("dicabut", "revoked"),
+    "admin.key.revoke": ("Cabut kunci", "Revoke key"),
     "case.reporter.confidential_shown": (
         "Laporan rahasia: identitas pelapor ditampilkan hanya kepada penanggung jawab tahap ini. "
         "Jangan diteruskan kepada siapa pun.",

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from sop_platform import administration as adm
+from sop_platform import apikeys
 from sop_platform.accounts import actor_for, add_user, authenticate
 from sop_platform.cases import Actor, Grant, NewCase, NotFound, ReporterInfo
 from sop_platform.engine import CaseEngine
@@ -373,3 +374,47 @@ def test_the_log_of_one_region_is_not_shown_in_another(
     assert adm.audit_page(db_engine, jambi_admin, "jambi").rows == []
     with Session(db_engine) as session:
         assert session.exec(select(func.count()).select_from(RoleGrant)).one() == 3
+
+
+def test_api_keys_are_created_and_revoked_with_their_audit_entries(
+    db_engine: Engine, registry: Registry, clock: VirtualClock, admin: Actor
+) -> None:
+    made = adm.create_api_key(
+        db_engine, registry, change(admin, clock), "Aplikasi JSS", ["admin_opd"], "dinkes"
+    )
+    assert made.key.startswith(f"sop_{made.prefix}_")
+    assert apikeys.authenticate(db_engine, made.key, clock.now()) is not None
+    [listed] = adm.api_keys(db_engine, admin, REGION)
+    assert (listed.prefix, listed.roles, listed.unit) == (made.prefix, ("admin_opd",), "dinkes")
+    with pytest.raises(adm.AdminError, match="need --unit"):
+        adm.create_api_key(db_engine, registry, change(admin, clock), "x", ["admin_opd"], None)
+    with pytest.raises(adm.NotInRegion):
+        adm.create_api_key(
+            db_engine, registry, change(admin, clock, "jambi"), "x", ["admin_koordinator"], None
+        )
+    adm.revoke_api_key(db_engine, change(admin, clock), made.prefix)
+    adm.revoke_api_key(db_engine, change(admin, clock), made.prefix)  # again: no new entry
+    assert apikeys.authenticate(db_engine, made.key, clock.now()) is None
+    entries = [(e.action, e.target, e.after) for e in audit_rows(db_engine)]
+    assert entries == [
+        (
+            "apikey.create",
+            f"apikey:{made.prefix}",
+            {"name": "Aplikasi JSS", "roles": ["admin_opd"], "unit": "dinkes"},
+        ),
+        ("apikey.revoke", f"apikey:{made.prefix}", {"revoked_at": clock.now().isoformat()}),
+    ]
+    assert made.key not in repr(entries)
+
+
+def test_another_regions_key_cannot_be_revoked(
+    db_engine: Engine, registry: Registry, clock: VirtualClock, admin: Actor
+) -> None:
+    jambi = apikeys.create(
+        db_engine, registry.catalog, name="Jambi", region="jambi", now=clock.now()
+    )
+    with pytest.raises(adm.NotInRegion):
+        adm.revoke_api_key(db_engine, change(admin, clock), jambi.prefix)
+    assert apikeys.authenticate(db_engine, jambi.key, clock.now()) is not None
+    assert adm.api_keys(db_engine, admin, REGION) == []
+    assert audit_rows(db_engine) == []

@@ -7,15 +7,18 @@ import csv
 import io
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from sop_platform import apikeys
 from sop_platform.accounts import authenticate
 from sop_platform.models import AuditEntry, SopDefinitionRow, UnitRow
-from tests.web.support import PASSWORD, post_form, sign_in
+from sop_platform.timekeeping import VirtualClock
+from tests.web.support import PASSWORD, csrf, post_form, sign_in
 
 ADMIN = "yogyakarta.admin_daerah"
 JAMBI_ADMIN = "jambi.admin_daerah"
@@ -256,3 +259,46 @@ def test_the_audit_log_pages_by_keyset(client: TestClient[Litestar], web_engine:
     assert "unit:u04" in second and "unit:u54" not in second
     assert "Lebih lama" not in second, "the last page has no older page"
     assert "Terbaru" in second
+
+
+def test_api_keys_are_shown_once_listed_and_revoked(
+    client: TestClient[Litestar], web_engine: Engine, web_clock: VirtualClock
+) -> None:
+    signed_in(client)
+    assert "Kunci API" in client.get("/admin/yogyakarta/kunci-api").text
+    refused = client.post(
+        "/admin/yogyakarta/kunci-api",
+        data={"name": "Aplikasi", "roles": ["admin_opd"], "unit": "", "_csrf_token": csrf(client)},
+    )
+    assert refused.status_code == 422 and "need --unit" in refused.text
+    made = client.post(
+        "/admin/yogyakarta/kunci-api",
+        data={
+            "name": "Aplikasi JSS",
+            "roles": ["admin_opd", "admin_pusat"],
+            "unit": "dinkes",
+            "_csrf_token": csrf(client),
+        },
+    )
+    assert made.status_code == 200
+    found = re.search(r'<code id="kunci-baru">(sop_[0-9a-f]{8}_[^<]+)</code>', made.text)
+    assert found
+    key = found.group(1)
+    actor = apikeys.authenticate(web_engine, key, web_clock.now())
+    assert actor is not None and set(actor.key.roles) == {"admin_opd", "admin_pusat"}
+    listing = client.get("/admin/yogyakarta/kunci-api").text
+    assert actor.key.prefix in listing and key not in listing
+    revoked = post_form(client, f"/admin/yogyakarta/kunci-api/{actor.key.prefix}/cabut", {})
+    assert revoked.status_code == 303
+    assert apikeys.authenticate(web_engine, key, web_clock.now()) is None
+    assert [e.action for e in audit(web_engine)] == ["apikey.create", "apikey.revoke"]
+    jambi = apikeys.create(
+        web_engine, _catalog(client), name="Jambi", region="jambi", now=web_clock.now()
+    )
+    other = post_form(client, f"/admin/yogyakarta/kunci-api/{jambi.prefix}/cabut", {})
+    assert other.status_code == 404
+    assert apikeys.authenticate(web_engine, jambi.key, web_clock.now()) is not None
+
+
+def _catalog(client: TestClient[Litestar]) -> Any:
+    return client.app.state.web.registry.catalog
