@@ -704,7 +704,33 @@ def _track_act(
     return Redirect(secret_path(web, view.tracking_number), status_code=303)
 
 
+@get("/lacak/{tracking:str}/{key:str}/foto/{attachment_id:int}", name="track_photo")
+async def track_photo(
+    state: State, tracking: FromPath[str], key: FromPath[str], attachment_id: FromPath[int]
+) -> Response[bytes]:
+    return await blocking(_track_photo, web_of(state), tracking, key, attachment_id)
+
+
+def _track_photo(web: Web, tracking: str, key: str, attachment_id: int) -> Response[bytes]:
+    """The reporter's own photo, with the secret link; another case's id is not found."""
+    view = _owned_case(web, tracking, key)
+    try:
+        info, handle = web.attachments.open(attachment_id)
+    except NotFound:
+        raise NotFoundException() from None
+    with handle:
+        if info.case_id != view.id:
+            raise NotFoundException()
+        content = handle.read()
+    return Response(
+        content,
+        media_type=info.content_type,
+        headers={"Cache-Control": "private, no-store", "Content-Disposition": "inline"},
+    )
+
+
 ROUTES = [
+    track_photo,
     report_start,
     ask_start,
     report_form,

@@ -81,6 +81,16 @@ def test_a_report_carries_its_photos(
     assert _count(web_engine, Attachment) == 2
     # The public tracking page (number only) shows no file names.
     assert "lubang.jpg" not in client.get(f"/lacak/{tracking}").text
+    # The reporter opens their own photo with the secret link, and only their own.
+    first = min(r.id for r in rows if r.filename == "lubang.jpg")
+    photo = client.get(f"/lacak/{tracking}/{key}/foto/{first}")
+    assert photo.status_code == 200 and photo.content == JPEG
+    assert photo.headers["content-type"] == "image/jpeg"
+    assert client.get(f"/lacak/{tracking}/{'k' * 20}/foto/{first}").status_code == 404
+    other_form = {**_form(client, "/lapor/upik-pengaduan"), **UPIK_REPORT, "anonim": "1"}
+    other, other_key = _sent(_multipart(client, "upik-pengaduan", other_form, []))
+    assert client.get(f"/lacak/{other}/{other_key}/foto/{first}").status_code == 404
+    assert client.get(f"/lacak/{tracking}/{key}/foto/999999").status_code == 404
 
 
 def test_a_file_that_is_not_a_photo_stops_the_report(
