@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -293,7 +294,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
             print(problem)
         return 1
     engine = make_engine()
-    uploads = Path(args.uploads) if args.uploads else None
+    # The same directory the application stores photos in (SOP_UPLOADS, see the README).
+    uploads = Path(args.uploads or os.environ.get("SOP_UPLOADS", "").strip() or ".sop-uploads")
     job = RetentionJob(engine, Registry(engine, catalog), SystemClock(), uploads)
     result = job.run(dry_run=args.dry_run)
     verb = "would erase" if result.dry_run else "erased"
@@ -316,6 +318,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--uploads",
         metavar="DIR",
-        help="the attachments' directory, so that their files are removed too",
+        help="the attachments' directory (default: SOP_UPLOADS, else ./.sop-uploads)",
     )
     p.set_defaults(func=cmd_retention)

@@ -100,7 +100,7 @@ def build_app(config: Config) -> Litestar:
     if config.workers_in_app:
         from sop_platform.workers import Workers
 
-        workers = Workers(engine, registry, clock)
+        workers = Workers(engine, registry, clock, uploads_dir=config.uploads)
         app.on_startup.append(lambda _app: workers.start())
         app.on_shutdown.append(lambda _app: workers.stop())
     app.on_shutdown.append(lambda _app: engine.dispose())
