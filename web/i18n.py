@@ -442,6 +442,10 @@ _WORDS: dict[str, tuple[str, str]] = {
         "You can rate the answer once the report has been handled.",
     ),
     "rating.thanks": ("Terima kasih atas penilaian Anda.", "Thank you for your rating."),
+    "error.413": (
+        "Kiriman terlalu besar: paling banyak 3 foto, masing-masing paling besar 5 MB.",
+        "Too much was sent: at most 3 photos, each at most 5 MB.",
+    ),
     # END citizen pages
     "report.reused": (
         "Formulir ini sudah dipakai untuk laporan lain; periksa isian lalu kirim lagi.",

@@ -256,3 +256,19 @@ def test_the_reporter_takes_the_step_the_sop_gives_them(
         post_form(client, f"/lacak/{tracking}/{'y' * 20}/tindakan", {"action": "x"}).status_code
         == 404
     )
+
+
+def test_a_body_past_the_limit_is_refused_with_the_limits_named(
+    client: TestClient[Litestar], web_engine: Engine
+) -> None:
+    from sop_platform.attachments import MAX_PHOTO_BYTES, MAX_PHOTOS, size_text
+    from web.citizen import MAX_REPORT_BODY
+
+    form = {**_form(client, "/lapor/upik-pengaduan"), **UPIK_REPORT}
+    each = MAX_REPORT_BODY // MAX_PHOTOS + 1
+    photos = [(f"{i}.jpg", JPEG + bytes([i]) * each, "image/jpeg") for i in range(MAX_PHOTOS)]
+    response = _multipart(client, "upik-pengaduan", form, photos)
+    assert response.status_code == 413
+    named = f"paling banyak {MAX_PHOTOS} foto, masing-masing paling besar "
+    assert named + size_text(MAX_PHOTO_BYTES) in response.text
+    assert _count(web_engine, CaseRow) == 0
