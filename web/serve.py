@@ -187,7 +187,15 @@ def serve(
     if not settings.load().workers_in_app:
         print("the sweeper and delivery run as their own services: `sop sweep`, `sop deliver`")
     print(f"serving on http://{host}:{port}/ ({mode}, {processes} processes)", flush=True)
-    uvicorn.run(APP_FACTORY, factory=True, workers=processes, **options)  # type: ignore[arg-type]
+    # Each worker compiles every SOP before it answers; on a busy machine that can take longer
+    # than uvicorn's 5 s start-up check, which would then kill and restart it.
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        workers=processes,
+        timeout_worker_healthcheck=60,
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def _host_port(parser: argparse.ArgumentParser) -> None:
