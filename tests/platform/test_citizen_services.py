@@ -3,6 +3,7 @@ once per case."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,41 @@ def test_a_bad_rating_is_refused_and_writes_nothing(
     with pytest.raises(NotFound):
         feedback.rate(case_id + 1000, 3)
     assert _count(db_engine, CitizenRating) == 0
+
+
+def test_two_ratings_at_once_store_one(
+    cases: CaseEngine, db_engine: Engine, clock: VirtualClock
+) -> None:
+    feedback = Feedback(db_engine, clock)
+    case_id = _upik(cases)
+    _close(cases, case_id)
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def rate(score: int) -> None:
+        barrier.wait()
+        try:
+            feedback.rate(case_id, score)
+            outcomes.append("stored")
+        except AlreadyRated:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=rate, args=(n,)) for n in (2, 3, 4, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["refused", "refused", "refused", "stored"]
+    assert _count(db_engine, CitizenRating) == 1
+
+
+def test_an_answered_rejection_can_be_rated(
+    cases: CaseEngine, db_engine: Engine, clock: VirtualClock
+) -> None:
+    case_id = _upik(cases)
+    admin = Actor("Admin", (Grant("yogyakarta", "admin_opd", "dpupkp"),))
+    pusat = Actor("Admin Pusat", (Grant("yogyakarta", "admin_pusat"),))
+    cases.act(case_id, admin, "tolak", {"alasan": "Bukan kewenangan kami"})
+    cases.act(case_id, pusat, "jawab_dan_tutup", {"jawaban": "Ini kewenangan pemerintah pusat."})
+    rating = Feedback(db_engine, clock).rate(case_id, 2)
+    assert rating.status_at_rating == "rejected"
