@@ -272,3 +272,26 @@ def test_a_body_past_the_limit_is_refused_with_the_limits_named(
     named = f"paling banyak {MAX_PHOTOS} foto, masing-masing paling besar "
     assert named + size_text(MAX_PHOTO_BYTES) in response.text
     assert _count(web_engine, CaseRow) == 0
+
+
+def test_photos_that_cannot_be_stored_leave_the_report_standing(
+    client: TestClient[Litestar],
+    app: Litestar,
+    cases: CaseEngine,
+    web_engine: Engine,
+    monkeypatch: Any,
+) -> None:
+    store = app.state.web.attachments
+
+    def disk_full(case_id: int, files: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "save", disk_full)
+    form = {**_form(client, "/lapor/upik-pengaduan"), **UPIK_REPORT, "anonim": "1"}
+    response = _multipart(client, "upik-pengaduan", form, [("a.jpg", JPEG, "image/jpeg")])
+    tracking, _key = _sent(response)
+    assert response.headers["location"].endswith("?foto=gagal")
+    assert cases.find(tracking).text == UPIK_REPORT["isi"]
+    page = client.get(response.headers["location"]).text
+    assert "Laporan diterima, tetapi foto tidak dapat disimpan." in page
+    assert _count(web_engine, Attachment) == 0
