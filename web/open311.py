@@ -27,14 +27,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException
-from litestar.params import Body, FromPath
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.params import FromPath
 from sqlalchemy import ColumnElement, select
 from sqlmodel import Session
 
@@ -482,11 +482,12 @@ class Submission:
     attributes: dict[str, str]
 
 
-def _form(data: Mapping[str, Any]) -> Submission:
+def _form(data: Any) -> Submission:
+    """Every field once, known, short enough; ``attribute[code]`` for the service's attributes."""
     values: dict[str, str] = {}
     attributes: dict[str, str] = {}
-    for key, raw in data.items():
-        items = raw if isinstance(raw, list) else [raw]
+    for key in dict.fromkeys(data.keys()):
+        items = data.getall(key)
         if not all(isinstance(i, str) for i in items):
             raise Open311Error(400, f"{key}: uploads are not taken; send media_url")
         if key.startswith("attribute[") and key.endswith("]"):
@@ -591,18 +592,22 @@ def _submit(web: Web, form: Submission, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
-
-
 @post("/{resource:str}", include_in_schema=False, status_code=200)
 async def create_request(
-    state: State, resource: FromPath[str], data: Annotated[dict[str, Any], FORM]
+    request: Request[Any, Any, Any], state: State, resource: FromPath[str]
 ) -> Response[bytes]:
     stem, fmt = _split(resource)
     if stem != "requests":
         raise Open311Error(404, f"unknown resource '{stem}'")
+    content_type, _ = request.content_type
+    if content_type != RequestEncodingType.URL_ENCODED:
+        raise Open311Error(
+            400,
+            "send the request as application/x-www-form-urlencoded "
+            "(no uploads: give a photo as media_url)",
+        )
     web = web_of(state)
-    form = _form(data)
+    form = _form(await request.form())
     rows = await blocking(_submit, web, form, web.clock.now())
     return render(fmt, "service_requests", rows)
 
@@ -611,7 +616,14 @@ def router() -> Router:
     return Router(
         path=PREFIX,
         route_handlers=[listing, service_definition, one_request, token, create_request],
-        exception_handlers={Exception: handle_error},
+        # Every class the app registers a handler for, too: the most specific class wins across
+        # layers, and the app's would answer in HTML.
+        exception_handlers={
+            Open311Error: handle_error,
+            NotAuthorizedException: handle_error,
+            HTTPException: handle_error,
+            Exception: handle_error,
+        },
         include_in_schema=False,
         request_max_body_size=MAX_BODY,
     )

@@ -89,8 +89,10 @@ def openapi_config(session_cookie: str) -> OpenAPIConfig:
             "a report by its number. Errors are always an ApiError. Citizen SOPs take reports "
             "without a key (rate limited per address; 429 with Retry-After)."
         ),
-        path=PREFIX,
-        render_plugins=[ApiDocument()],
+        # Mounted on the document's own path: a router at PREFIX would answer every unknown
+        # /api/v1/... path with Litestar's HTML "schema not found" page.
+        path=PREFIX + "/openapi.json",
+        render_plugins=[ApiDocument(path="/")],
         components=Components(
             security_schemes={
                 "apiKey": SecurityScheme(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from msgspec import Struct
 
@@ -168,7 +168,10 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return error_response(500, code, message, message_en)
 
 
+# Every class the app registers a handler for, too: the most specific class wins across layers,
+# and the app's would answer with a page or a redirect to sign-in.
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
+    NotAuthorizedException: handle_http,
     HTTPException: handle_http,
     EngineError: handle_engine,
     Exception: handle_unexpected,

@@ -1,5 +1,6 @@
-"""API keys for the JSON and Open311 APIs, and what a report brought with it through them
-(location, media URL, client ids, the Open311 token).
+"""API keys, and what a report brought with it through the APIs
+
+The service_request table keeps a report's location, media URL, client ids and Open311 token.
 
 Revision ID: 0004
 Revises: 0003
