@@ -291,7 +291,10 @@ def test_a_question_from_the_start_page(people: People, site: Site) -> None:
     expect(citizen.get_by_role("heading", level=1)).to_have_text("Ajukan pertanyaan")
     expect(citizen.get_by_label("Jenis laporan")).to_have_value("pertanyaan")
     citizen.get_by_label("Pertanyaan atau saran Anda").fill("Di mana mengurus KTP yang hilang?")
+    expect(citizen.get_by_label("Nama")).to_be_enabled()
     citizen.get_by_label(re.compile("^Anonim")).check()
+    # An anonymous report asks for no identity: the fields are switched off.
+    expect(citizen.get_by_label("Nama")).to_be_disabled()
     citizen.get_by_role("button", name="Kirim", exact=True).click()
     citizen.wait_for_url("**/lapor/terkirim/**")
     number = citizen.locator("#tracking-number").inner_text().strip()

@@ -25,6 +25,19 @@
       if (button) button.disabled = false;
     });
   });
+  // A fieldset marked data-off-when="<checkbox id>" is switched off while that box is ticked
+  // (the identity of an anonymous report: nothing typed there is sent). Also after an htmx swap.
+  function applyOff() {
+    document.querySelectorAll("[data-off-when]").forEach(function (set) {
+      var box = document.getElementById(set.getAttribute("data-off-when"));
+      if (box) set.disabled = box.checked;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.type === "checkbox") applyOff();
+  });
+  document.addEventListener("DOMContentLoaded", function () { applyOff(); });
+  document.addEventListener("htmx:afterSwap", function () { applyOff(); });
   // An error swapped into the page gets the focus, so keyboard and screen-reader users hear it.
   document.addEventListener("htmx:afterSwap", function (event) {
     var alert = event.target.querySelector ? event.target.querySelector("[role='alert']") : null;
