@@ -140,8 +140,13 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from sop_platform.db import database_url
     from sop_platform.migrate import upgrade
 
-    upgrade(_db(), args.revision)
-    print(f"database at {_safe_url(database_url())} is at revision {args.revision}")
+    from sop_platform.telemetry import migrations_current
+
+    engine = _db()
+    upgrade(engine, args.revision)
+    current, revision, head = migrations_current(engine)
+    newest = " (the newest)" if current else f" (the newest is {head})"
+    print(f"database at {_safe_url(database_url())} is at revision {revision}{newest}")
     return 0
 
 

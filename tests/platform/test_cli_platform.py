@@ -35,6 +35,8 @@ COMMANDS = [
     "user",
     "sweep",
     "deliver",
+    "backup",
+    "restore",
     "demo",
     "serve",
     "run",
@@ -65,7 +67,7 @@ def _users(engine: Engine) -> list[str]:
 def test_db_upgrade(db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "upgrade"]) == 0
     out = capsys.readouterr().out
-    assert "cli.db" in out and "head" in out
+    assert "cli.db" in out and "(the newest)" in out
     assert {"case", "case_event", "step_visit", "sop_definition", "alembic_version"} <= set(
         inspect(engine).get_table_names()
     )
