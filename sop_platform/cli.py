@@ -139,7 +139,6 @@ def _db() -> Any:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from sop_platform.db import database_url
     from sop_platform.migrate import upgrade
-
     from sop_platform.telemetry import migrations_current
 
     engine = _db()
