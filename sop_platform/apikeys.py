@@ -9,6 +9,8 @@ for passwords, which people choose and which are short).
 A key belongs to one region and holds some of its roles (and, for unit-staff roles, one unit):
 it acts exactly as a person with those grants would (:meth:`Actor.roles_for`). A key without
 roles may only submit reports on behalf of citizens (a city's mobile app, an Open311 client).
+Of the platform roles a key may hold only ``kepatuhan`` (reading conformance reports), never
+``admin_daerah``.
 
 The functions are plain so that the command line and the administration pages share them.
 """
@@ -31,6 +33,7 @@ from rules.model import PLATFORM_ROLE_IDS, RoleKind
 from sop_platform.cases import Actor, Grant
 from sop_platform.db import transaction
 from sop_platform.models import ApiKey, RegionRow
+from sop_platform.roles import KEPATUHAN
 
 KEY_RE = re.compile(r"^sop_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")
 # ``last_used_at`` is written at most this often per key, so busy clients cost no write each call.
@@ -111,8 +114,12 @@ def check_grants(
         return [f"unknown region '{region}' (regions: {known})"]
     kinds = region_roles(catalog, region)
     for role in roles:
+        if role == KEPATUHAN:
+            continue  # reads the region's conformance reports (a dashboard, an auditor's tool)
         if role in PLATFORM_ROLE_IDS:
-            problems.append(f"'{role}' is a platform role; API keys hold only SOP roles")
+            problems.append(
+                f"'{role}' is a platform role; of these a key may hold only {KEPATUHAN}"
+            )
         elif role not in kinds:
             known = ", ".join(sorted(kinds))
             problems.append(f"unknown role '{role}' in {region} (roles: {known})")

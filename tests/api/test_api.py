@@ -51,6 +51,7 @@ def test_the_openapi_document_describes_the_api_only_with_errors_and_auth(
         "/api/v1/cases/{case_id}/history",
         "/api/v1/cases/{case_id}/actions",
         "/api/v1/track/{tracking_number}",
+        "/api/v1/reports/conformance",
     }  # no HTML page and no Open311 route
     schemes = doc["components"]["securitySchemes"]
     assert schemes["apiKey"] == {**schemes["apiKey"], "in": "header", "name": "X-API-Key"}
@@ -464,3 +465,58 @@ def test_calls_without_a_key_are_rate_limited_with_retry_after(
         tracked = client.get(f"/api/v1/track/{number}")
         _is_error(tracked, 429, "rate_limited")
         assert int(tracked.headers["retry-after"]) >= 1
+
+
+# --- the conformance report --------------------------------------------------------------------
+
+
+def test_the_conformance_report_is_for_the_regions_compliance_officer(
+    client: TestClient[Litestar], keys: Keys, db_engine: Engine, catalog: Any, clock: Any
+) -> None:
+    from sop_platform import apikeys
+
+    officer = apikeys.create(
+        db_engine,
+        catalog,
+        name="Inspektorat",
+        region="yogyakarta",
+        roles=["kepatuhan"],
+        now=clock.now(),
+    ).key
+    receipt = report(client, "kesehatan")
+    moved = client.post(
+        f"/api/v1/cases/{receipt['id']}/actions",
+        json={"action": "terima"},
+        headers=keys.header("dinkes"),
+    )
+    assert moved.status_code == 200
+    params = {"region": "yogyakarta", "sop": UPIK, "since": "2025-11-01", "until": "2025-11-30"}
+    found = client.get("/api/v1/reports/conformance", params=params, headers={"X-API-Key": officer})
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["sop_id"] == UPIK and body["region"] == "yogyakarta"
+    verifikasi = next(s for s in body["steps"] if s["step"] == "verifikasi")
+    assert verifikasi["met"] == 1 and verifikasi["breached"] == 0
+    # The officer reads; the officer's key acts on no case.
+    assert (
+        client.get(f"/api/v1/cases/{receipt['id']}", headers={"X-API-Key": officer}).status_code
+        == 404
+    )
+    for other in ("pusat", "jambi"):
+        denied = client.get(
+            "/api/v1/reports/conformance", params=params, headers=keys.header(other)
+        )
+        _is_error(denied, 403, "forbidden")
+    h = {"X-API-Key": officer}
+    for changes, status in (
+        ({"since": "1 November"}, 400),
+        ({"since": "2025-12-01"}, 400),  # after until
+        ({"sop": "tidak-ada"}, 400),
+        ({"region": "atlantis"}, 404),
+        ({"min_cases": "0"}, 400),
+    ):
+        _is_error(
+            client.get("/api/v1/reports/conformance", params={**params, **changes}, headers=h),
+            status,
+        )
+    _is_error(client.get("/api/v1/reports/conformance", params=params), 401)

@@ -16,7 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
-from web.api import cases
+from web.api import cases, reports
 from web.api.access import KEY_HEADER, ApiSettings, provide_caller, provide_optional_caller
 from web.api.errors import EXCEPTION_HANDLERS, ApiProblem, ErrorDetail, status_response
 from web.api.schemas import INPUTS
@@ -46,7 +46,7 @@ async def _one_value_each(request: Request[Any, Any, Any]) -> None:
 def router(max_body: int) -> Router:
     return Router(
         path=PREFIX,
-        route_handlers=list(cases.ROUTES),
+        route_handlers=[*cases.ROUTES, *reports.ROUTES],
         dependencies={
             "caller": Provide(provide_caller),
             "optional_caller": Provide(provide_optional_caller),
@@ -114,5 +114,6 @@ def openapi_config(session_cookie: str) -> OpenAPIConfig:
             Tag(name="catalog", description="Regions, units and SOPs"),
             Tag(name="cases", description="Cases: submit, read, list, act"),
             Tag(name="tracking", description="Public tracking by tracking number"),
+            Tag(name="reports", description="SOP conformance reports"),
         ],
     )
