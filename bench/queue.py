@@ -221,7 +221,7 @@ class QueryPlan:
         self.armed = False
 
     def record(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if self.armed and 'FROM "case" JOIN step_visit' in statement and "ORDER BY" in statement:
+        if self.armed and 'FROM step_visit JOIN "case"' in statement and "ORDER BY" in statement:
             self.seen = (statement, parameters)
             self.armed = False
 

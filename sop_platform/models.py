@@ -105,6 +105,8 @@ class CaseRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_case_queue", "region_id", "status", "step", "unit_key"),
         Index("ix_case_sop", "sop_id", "created_at"),
+        # /metrics counts cases by SOP and status at every scrape: from this index alone.
+        Index("ix_case_sop_status", "sop_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -173,12 +175,29 @@ class StepVisit(SQLModel, table=True):
             postgresql_where=text("left_at IS NULL"),
         ),
         Index("ix_step_visit_case", "case_id", "entered_at"),
+        # /metrics counts the open visits past their deadline: only those rows are in it.
+        Index(
+            "ix_step_visit_open_breached",
+            "case_id",
+            sqlite_where=text("left_at IS NULL AND breached_at IS NOT NULL"),
+            postgresql_where=text("left_at IS NULL AND breached_at IS NOT NULL"),
+        ),
         # The conformance report groups a period's closed visits by step; this one index lets
         # both databases read the figures from the index alone.
         Index("ix_step_visit_report", "case_id", "step", "outcome", "elapsed_minutes"),
         Index(
             "ix_step_visit_next_check",
             "next_check_at",
+            sqlite_where=text("left_at IS NULL"),
+            postgresql_where=text("left_at IS NULL"),
+        ),
+        # The work queue: one step's open visits in deadline order, read as a keyset range
+        # (web/queries.py; migration 0008).
+        Index(
+            "ix_step_visit_open_step",
+            "step",
+            "due_at",
+            "case_id",
             sqlite_where=text("left_at IS NULL"),
             postgresql_where=text("left_at IS NULL"),
         ),

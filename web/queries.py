@@ -12,12 +12,13 @@ same at the millionth case as at the first.
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, func, or_, select
 from sqlmodel import Session
 
 from rules.model import RoleKind
@@ -152,13 +153,23 @@ def queue_scope(session: Session, registry: Registry, actor: Actor) -> QueueScop
     )
 
 
-def _scope_condition(scope: QueueScope) -> ColumnElement[bool]:
+def _scope_by_step(scope: QueueScope) -> dict[str, ColumnElement[bool]]:
+    """For each step of the scope, which of its cases are the actor's (versions, units)."""
     c = _CASES.c
-    terms: list[ColumnElement[bool]] = [
-        and_(c.content_hash == h, c.step == s) for h, s in scope.anywhere
-    ]
-    terms += [and_(c.content_hash == h, c.step == s, c.unit_key == u) for h, s, u in scope.in_unit]
-    return or_(*terms) if terms else false()
+    anywhere: dict[str, list[str]] = {}
+    in_unit: dict[str, list[tuple[str, str]]] = {}
+    for h, s in scope.anywhere:
+        anywhere.setdefault(s, []).append(h)
+    for h, s, u in scope.in_unit:
+        in_unit.setdefault(s, []).append((h, u))
+    out: dict[str, ColumnElement[bool]] = {}
+    for step in sorted({*anywhere, *in_unit}):
+        terms: list[ColumnElement[bool]] = []
+        if step in anywhere:
+            terms.append(c.content_hash.in_(anywhere[step]))
+        terms += [and_(c.content_hash == h, c.unit_key == u) for h, u in in_unit.get(step, [])]
+        out[step] = or_(*terms)
+    return out
 
 
 def search_condition(text: str) -> ColumnElement[bool] | None:
@@ -199,7 +210,12 @@ def queue_page(
     alike (no ``NULLS LAST``): visits with a deadline by (``due_at``, case id), then visits
     without one by case id. The second runs only when the first does not fill the page.
 
-    Filters narrow the same query: ``since``/``until`` bound the submission time (``until``
+    Each phase reads every step of the scope on its own, from the index on the open visits'
+    (``step``, ``due_at``, ``case_id``), and merges the sorted results: one query with all steps
+    in an OR makes both databases walk the open visits of every step and look each case up
+    (``bench/queue.py``). A case is at one step, so the steps' rows never overlap.
+
+    Filters narrow each query: ``since``/``until`` bound the submission time (``until``
     excluded), ``search`` is :func:`search_condition`.
     """
     if scope.empty:
@@ -208,12 +224,9 @@ def queue_page(
     conditions: list[ColumnElement[bool]] = [
         c.region_id.in_(scope.regions),
         c.status.in_([status] if status in OPEN_STATUSES else list(OPEN_STATUSES)),
-        _scope_condition(scope),
     ]
     if sop_id:
         conditions.append(c.sop_id == sop_id)
-    if step:
-        conditions.append(c.step == step)
     if channel:
         conditions.append(c.channel == channel)
     if since is not None:
@@ -223,42 +236,56 @@ def queue_page(
     found_text = search_condition(search) if search else None
     if found_text is not None:
         conditions.append(found_text)
-    base = (
-        select(
-            c.id,
-            c.tracking_number,
-            c.region_id,
-            c.sop_id,
-            c.content_hash,
-            c.step,
-            c.status,
-            c.unit_key,
-            c.created_at,
-            v.due_at,
-            v.paused_at,
+    steps = _scope_by_step(scope)
+    if step:
+        steps = {step: steps[step]} if step in steps else {}
+    base = select(
+        c.id,
+        c.tracking_number,
+        c.region_id,
+        c.sop_id,
+        c.content_hash,
+        c.step,
+        c.status,
+        c.unit_key,
+        c.created_at,
+        v.due_at,
+        v.paused_at,
+    ).select_from(_VISITS.join(_CASES, c.id == v.case_id))
+
+    def of_step(step_id: str, mine: ColumnElement[bool]) -> Any:
+        # v.step and v.left_at first: the index's leading column and its partial condition.
+        return base.where(v.step == step_id, v.left_at.is_(None), c.step == step_id, mine).where(
+            *conditions
         )
-        .select_from(_CASES.join(_VISITS, and_(v.case_id == c.id, v.left_at.is_(None))))
-        .where(*conditions)
-    )
+
     found: list[Any] = []
     with session.begin():
         conn = session.connection()
         if after is None or after.due_at is not None:
-            timed = base.where(v.due_at.is_not(None))
-            if after is not None:
-                # ``due_at >= x`` first: a range both databases seek in the due index; the
-                # tie on equal deadlines is settled by the case id.
-                timed = timed.where(
-                    v.due_at >= after.due_at,
-                    or_(v.due_at > after.due_at, c.id > after.case_id),
+            parts = []
+            for step_id, mine in steps.items():
+                timed = of_step(step_id, mine).where(v.due_at.is_not(None))
+                if after is not None:
+                    # ``due_at >= x`` first: a range both databases seek in the index; the tie
+                    # on equal deadlines is settled by the case id.
+                    timed = timed.where(
+                        v.due_at >= after.due_at,
+                        or_(v.due_at > after.due_at, v.case_id > after.case_id),
+                    )
+                parts.append(
+                    conn.execute(timed.order_by(v.due_at, v.case_id).limit(limit + 1)).all()
                 )
-            found += conn.execute(timed.order_by(v.due_at, c.id).limit(limit + 1)).all()
+            found += list(heapq.merge(*parts, key=lambda r: (r.due_at, r.id)))[: limit + 1]
         if len(found) <= limit:
-            untimed = base.where(v.due_at.is_(None))
-            if after is not None and after.due_at is None:
-                untimed = untimed.where(c.id > after.case_id)
             rest = limit + 1 - len(found)
-            found += conn.execute(untimed.order_by(c.id).limit(rest)).all()
+            parts = []
+            for step_id, mine in steps.items():
+                untimed = of_step(step_id, mine).where(v.due_at.is_(None))
+                if after is not None and after.due_at is None:
+                    untimed = untimed.where(v.case_id > after.case_id)
+                parts.append(conn.execute(untimed.order_by(v.case_id).limit(rest)).all())
+            found += list(heapq.merge(*parts, key=lambda r: r.id))[:rest]
     rows = tuple(
         QueueRow(
             id=r.id,

@@ -157,3 +157,40 @@ def test_an_uploaded_version_lives_in_the_database_only(
         )
     )
     assert case.sop_version == "2031-01-01"
+
+
+def test_steps_read_apart_merge_into_one_deadline_order(
+    db_engine: Engine, registry: Registry, db_cases: CaseEngine, clock: VirtualClock
+) -> None:
+    """The petugas waits at two steps (penerimaan 1 x 2 jam, pengerjaan 1 x 24 jam); pages of
+    one row each walk both in a single deadline order, on both databases."""
+    cases = db_cases
+    due: dict[int, object] = {}
+    for i in range(5):
+        case = upik(cases, f"Laporan {i}")
+        cases.act(case, DLH_ADMIN, "terima", {})
+        if i % 2:
+            cases.act(case, DLH_PETUGAS, "ambil", {})
+        clock.advance(timedelta(hours=12))  # so that the two steps' deadlines interleave
+    for r in ids_and_due(db_engine, registry):
+        due[r[0]] = r[1]
+    expected = sorted(due, key=lambda cid: (due[cid], cid))
+    seen: list[int] = []
+    after = None
+    with Session(db_engine) as db:
+        scope = queue_scope(db, registry, DLH_PETUGAS)
+        while True:
+            page = queue_page(db, scope, after=after, limit=1)
+            seen += [r.id for r in page.rows]
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+    assert seen == expected
+    steps = [cases.get(cid).step for cid in seen]
+    assert steps == ["penerimaan", "penerimaan", "pengerjaan", "penerimaan", "pengerjaan"]
+
+
+def ids_and_due(db_engine: Engine, registry: Registry) -> list[tuple[int, object]]:
+    with Session(db_engine) as db:
+        page = queue_page(db, queue_scope(db, registry, DLH_PETUGAS), limit=100)
+    return [(r.id, r.due_at) for r in page.rows]

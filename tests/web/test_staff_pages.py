@@ -300,3 +300,37 @@ def test_attachments_are_listed_and_downloaded_within_scope_only(
     assert client.get(f"/kasus/{mine.id}/lampiran/{theirs.id}").status_code == 404
     assert client.get(f"/kasus/{other.id}/lampiran/{theirs.id}").status_code == 404
     assert client.get(f"/kasus/{mine.id}/lampiran/999999").status_code == 404
+
+
+def test_force_step_from_the_case_page_needs_a_known_step_and_a_reason(
+    client: TestClient[Litestar], reports: Reports, cases: CaseEngine
+) -> None:
+    case = reports.upik("kebersihan")
+    admin = actor_for(cases.engine, "dlh.admin_opd")
+    cases.act(case.id, admin, "tolak", {"alasan": "Bukan DLH"})  # to Admin Pusat's review
+    sign_in(client, ADMIN_PUSAT)
+    page = client.get(f"/kasus/{case.id}").text
+    assert '<option value="force_step">' in page and '<option value="penerimaan">' in page
+    url = f"/kasus/{case.id}/intervensi"
+    unknown = post_form(client, url, {"kind": "force_step", "reason": "Salah tahap"})
+    assert unknown.status_code == 422 and "tidak ada dalam SOP ini" in unknown.text
+    moved = post_form(
+        client, url, {"kind": "force_step", "to_step": "penerimaan", "reason": "Sudah jelas"}
+    )
+    assert moved.status_code == 303
+    assert cases.get(case.id).step == "penerimaan"
+
+
+def test_the_staff_pages_speak_english_when_asked(
+    client: TestClient[Litestar], reports: Reports
+) -> None:
+    case = reports.upik("kebersihan")
+    sign_in(client, ADMIN_PUSAT)
+    post_form(client, "/bahasa", {"lang": "en", "next": "/eskalasi"})
+    assert "<h1>Escalations</h1>" in client.get("/eskalasi").text
+    assert "<h1>SOPs</h1>" in client.get("/sop").text
+    sop = client.get("/sop/upik-pengaduan/2023-09-18").text
+    assert "Flowchart" in sop and "Actors (pelaksana)" in sop
+    queue = client.get("/antrean").text
+    assert 'data-left="{} left"' in queue and "Received from" in queue
+    assert "Flowchart" in client.get(f"/kasus/{case.id}").text
