@@ -35,6 +35,7 @@ COMMANDS = [
     "user",
     "sweep",
     "deliver",
+    "retention",
     "backup",
     "restore",
     "demo",
