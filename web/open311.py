@@ -14,8 +14,8 @@ list of ``{code, description}``. How the platform maps onto it:
 * **status** is ``open`` while the case is open or waiting, ``closed`` once done, rejected or
   cancelled; **status_notes** is the current step's title; **agency_responsible** the assigned
   unit (the region when none); **expected_datetime** the current step's deadline.
-* Reading is public, as the tracking page is: never the report's text or the reporter's data,
-  and no location for a confidential report. Submitting needs an ``api_key`` of the region
+* Reading is public, as the tracking page is: never the report's text or the reporter's data;
+  a confidential report is not there at all. Submitting needs an ``api_key`` of the region
   (``sop apikey create``); reading is rate limited per address.
 """
 
@@ -305,7 +305,7 @@ def request_row(web: Web, view: CaseView, sop: Sop, recorded: Any) -> dict[str, 
     visit = view.open_visit
     closed = view.status in {s.value for s in TERMINAL_STATUSES}
     arrival: Arrival | None = recorded.arrival if recorded is not None else None
-    shown = arrival if arrival is not None and not view.confidential else None
+    shown = arrival if not view.confidential else None
     return {
         "service_request_id": view.tracking_number,
         "status": "closed" if closed else "open",
@@ -342,7 +342,11 @@ def _parse_date(name: str, text: str) -> datetime:
 def _find_requests(web: Web, query: Any, jurisdiction: str | None) -> list[dict[str, Any]]:
     services = {s.sop: s for s in _services(web, jurisdiction)}
     c = _CASES.c
-    conditions: list[ColumnElement[bool]] = [c.sop_id.in_(sorted(services))]
+    # Confidential reports are not public (as on the tracking page): never listed.
+    conditions: list[ColumnElement[bool]] = [
+        c.sop_id.in_(sorted(services)),
+        c.confidential.is_(False),
+    ]
     ids_text = _one(query, "service_request_id", 2000)
     if ids_text:
         ids = [i.strip().upper() for i in ids_text.split(",") if i.strip()]
@@ -411,7 +415,7 @@ async def one_request(
             view = web.cases.find(wanted) if TRACKING_RE.match(wanted) else None
         except NotFound:
             view = None
-        if view is None or view.sop_id not in services:
+        if view is None or view.sop_id not in services or view.confidential:
             raise Open311Error(404, f"service_request_id '{number[:40]}' not found")
         return _rows(web, [view.id])
 
@@ -431,6 +435,8 @@ async def token(
         if found is None:
             raise Open311Error(404, f"token '{value[:64]}' not found")
         view = web.cases.get(found.case_id)
+        if view.confidential:
+            raise Open311Error(404, f"token '{value[:64]}' not found")
         return [{"service_request_id": view.tracking_number, "token": found.token}]
 
     return render(fmt, "service_requests", await blocking(run))

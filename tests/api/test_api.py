@@ -137,16 +137,60 @@ def test_history_lists_events_and_visits(client: TestClient[Litestar], keys: Key
     assert history["visits"][0]["outcome"] == "met" and history["visits"][1]["left_at"] is None
 
 
-def test_confidential_and_anonymous_reports_hide_the_reporter(
+def test_the_reporter_is_shown_as_the_personal_data_rules_say(
     client: TestClient[Litestar], keys: Keys
 ) -> None:
     secret = report(client, "kesehatan", confidential=True)
-    case = client.get(f"/api/v1/cases/{secret['id']}", headers=keys.header("dinkes")).json()
-    assert case["confidential"] is True and case["reporter"] is None
-    body = {"sop": UPIK, "text": "Tanpa nama", "fields": {"kategori": "kesehatan"}}
-    anon = report(client, "kesehatan", reporter=None, anonymous=True, text=body["text"])
+    url = f"/api/v1/cases/{secret['id']}"
+    # Confidential: only the role responsible for the current step (admin_opd at verification).
+    assert (
+        client.get(url, headers=keys.header("dinkes")).json()["reporter"]["name"] == "Budi Santoso"
+    )
+    assert client.get(url, headers=keys.header("pusat")).json()["reporter"] is None
+    anon = report(client, "kesehatan", reporter=None, anonymous=True, text="Tanpa nama")
     case = client.get(f"/api/v1/cases/{anon['id']}", headers=keys.header("dinkes")).json()
     assert case["anonymous"] is True and case["reporter"] is None
+    # A confidential report is not public: tracking answers as for an unknown number.
+    _is_error(client.get(f"/api/v1/track/{secret['tracking_number']}"), 404, "not_found")
+
+
+def test_external_roles_never_see_the_reporter(
+    client: TestClient[Litestar], db_engine: Engine, catalog: Any, clock: Any
+) -> None:
+    from sop_platform import apikeys
+
+    bridge = apikeys.create(
+        db_engine,
+        catalog,
+        name="SP4N-LAPOR!",
+        region="jambi",
+        roles=["admin_nasional"],
+        now=clock.now(),
+    ).key
+    coordinator = apikeys.create(
+        db_engine,
+        catalog,
+        name="Koordinator",
+        region="jambi",
+        roles=["admin_koordinator"],
+        now=clock.now(),
+    ).key
+    sop = client.get("/api/v1/sops/lapor").json()
+    fields = {f["name"]: (f["options"] or ["x"])[0] for f in sop["fields"] if f["required"]}
+    body = {
+        "sop": "lapor",
+        "text": "Jalan provinsi rusak",
+        "channel": "lapor_web",
+        "fields": fields,
+        "reporter": {"name": "Rina", "email": "rina@example.org"},
+    }
+    made = client.post("/api/v1/cases", json=body, headers={"X-API-Key": bridge})
+    assert made.status_code == 201, made.text
+    url = f"/api/v1/cases/{made.json()['id']}"
+    seen = client.get(url, headers={"X-API-Key": bridge})
+    assert seen.status_code == 200 and seen.json()["reporter"] is None
+    staff = client.get(url, headers={"X-API-Key": coordinator}).json()
+    assert staff["reporter"]["name"] == "Rina"
 
 
 def test_location_and_media_url_are_kept_with_the_case(

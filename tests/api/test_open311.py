@@ -306,16 +306,21 @@ def test_request_filters(client: TestClient[Litestar], keys: Keys, clock: Virtua
     assert ids(got(service_code=UPIK)) == []
 
 
-def test_confidential_requests_show_no_location(client: TestClient[Litestar], keys: Keys) -> None:
-    receipt = report(
+def test_confidential_reports_are_not_public(client: TestClient[Litestar], keys: Keys) -> None:
+    shown = report(client, "kesehatan")
+    secret = report(
         client,
         "kesehatan",
         confidential=True,
         location={"lat": -7.8, "long": 110.36, "address": "Rumah pelapor"},
     )
-    number = receipt["tracking_number"]
-    shown = client.get(f"{V2}/requests/{number}.json").json()[0]
-    assert shown["lat"] is None and shown["address"] is None and shown["status"] == "open"
+    listed = client.get(f"{V2}/requests.json").json()
+    assert [r["service_request_id"] for r in listed] == [shown["tracking_number"]]
+    _errors(client.get(f"{V2}/requests/{secret['tracking_number']}.json"), 404)
+    by_id = client.get(
+        f"{V2}/requests.xml", params={"service_request_id": secret["tracking_number"]}
+    )
+    assert _xml_items(by_id.text, "service_requests") == []
 
 
 def test_reading_without_a_key_is_rate_limited(

@@ -25,6 +25,7 @@ from rules.model import RoleKind, Sop
 from sop_platform import service_requests
 from sop_platform.cases import Actor, CaseView, NewCase, NotFound, ReporterInfo
 from sop_platform.models import CaseRow, SopDefinitionRow, StepVisit
+from sop_platform.personal_data import may_see_reporter
 from sop_platform.service_requests import Arrival
 from web.api.access import Caller, limit
 from web.api.errors import ApiProblem, ErrorDetail, bad_input, engine_error, responses
@@ -211,11 +212,13 @@ def _scalar(value: Any) -> str | int | float | bool:
     return value if isinstance(value, str | int | float | bool) else str(value)
 
 
-def case_out(web: Web, view: CaseView, sop: Sop) -> CaseOut:
+def case_out(web: Web, view: CaseView, sop: Sop, actor: Actor) -> CaseOut:
+    """The case as ``actor`` may read it: the reporter's identity only where the personal-data
+    rules allow (:func:`sop_platform.personal_data.may_see_reporter`)."""
     region = web.registry.region(view.region)
     visit = view.open_visit
     reporter = None
-    if not view.anonymous and not view.confidential:
+    if may_see_reporter(actor, view, sop):
         found = web.cases.reporter(view.id)
         if found is not None:
             reporter = ReporterOut(
@@ -293,7 +296,7 @@ async def read_case(
 
     def run() -> CaseOut:
         view, sop = _visible(web, case_id, caller.actor)
-        return case_out(web, view, sop)
+        return case_out(web, view, sop, caller.actor)
 
     return await blocking(run)
 
@@ -557,7 +560,7 @@ async def act(
             case_id, caller.actor, data.action, dict(data.entries), expected_revision=data.revision
         )
         fresh = web.cases.get(case_id)
-        return case_out(web, fresh, web.registry.by_hash(fresh.content_hash).sop)
+        return case_out(web, fresh, web.registry.by_hash(fresh.content_hash).sop, caller.actor)
 
     return await blocking(run)
 
@@ -710,7 +713,8 @@ async def track(
                 view = web.cases.find(number)
             except NotFound:
                 view = None
-        if view is None:
+        # A confidential report is not public: its number alone answers as an unknown one.
+        if view is None or view.confidential:
             raise ApiProblem(
                 404, "not_found", "Nomor pelacakan tidak ditemukan.", "Tracking number not found."
             )
