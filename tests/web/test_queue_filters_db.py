@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from rules.evaluator import Evaluator
 from rules.loader import Catalog, load_catalog
@@ -64,9 +64,7 @@ def test_filters_and_search_on_both_databases(
     cases.act(moved, DLH_ADMIN, "terima", {})
     # UPIK takes reports from JSS only; one more channel, as another intake would write it.
     with db_engine.begin() as conn:
-        conn.execute(
-            update(CaseRow.__table__).where(CaseRow.__table__.c.id == tuesday).values(channel="web")
-        )  # type: ignore[attr-defined]
+        conn.execute(update(CaseRow).where(col(CaseRow.id) == tuesday).values(channel="web"))
     everything = ids(db_engine, registry, DLH_ADMIN)
     assert sorted(everything) == sorted([monday, tuesday, odd])
     assert ids(db_engine, registry, DLH_PETUGAS) == [moved]
