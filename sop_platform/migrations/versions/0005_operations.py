@@ -45,6 +45,17 @@ def upgrade() -> None:
             sqlite_where=sa.text("status = 'dead'"),
             postgresql_where=sa.text("status = 'dead'"),
         )
+    # The figures /metrics reads at every scrape, each from an index of its own.
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.create_index("ix_case_sop_status", ["sop_id", "status"], unique=False)
+    with op.batch_alter_table("step_visit", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_step_visit_open_breached",
+            ["case_id"],
+            unique=False,
+            sqlite_where=sa.text("left_at IS NULL AND breached_at IS NOT NULL"),
+            postgresql_where=sa.text("left_at IS NULL AND breached_at IS NOT NULL"),
+        )
     op.execute(
         "UPDATE step_visit SET next_check_at = entered_at "
         "WHERE left_at IS NULL AND next_check_at IS NULL AND due_at IS NOT NULL "
@@ -53,6 +64,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("step_visit", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_step_visit_open_breached",
+            sqlite_where=sa.text("left_at IS NULL AND breached_at IS NOT NULL"),
+            postgresql_where=sa.text("left_at IS NULL AND breached_at IS NOT NULL"),
+        )
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_index("ix_case_sop_status")
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_notification_dead",
