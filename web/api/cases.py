@@ -56,6 +56,7 @@ from web.context import Web, blocking, lang_of, web_of
 from web.staff import step_title, unit_name
 
 _CASES = CaseRow.__table__  # type: ignore[attr-defined]
+_VISITS = StepVisit.__table__  # type: ignore[attr-defined]
 _DEFS = SopDefinitionRow.__table__  # type: ignore[attr-defined]
 
 KEY_OR_SESSION: list[SecurityRequirement] = [{"apiKey": []}, {"session": []}]
@@ -216,7 +217,7 @@ def case_out(web: Web, view: CaseView, sop: Sop, actor: Actor) -> CaseOut:
     """The case as ``actor`` may read it: the reporter's identity only where the personal-data
     rules allow (:func:`sop_platform.personal_data.may_see_reporter`)."""
     region = web.registry.region(view.region)
-    visit = view.open_visit
+    due_at, paused = open_visit(web, view.id)
     reporter = None
     if may_see_reporter(actor, view, sop):
         found = web.cases.reporter(view.id)
@@ -258,26 +259,29 @@ def case_out(web: Web, view: CaseView, sop: Sop, actor: Actor) -> CaseOut:
         created_at=view.created_at,
         updated_at=view.updated_at,
         closed_at=view.closed_at,
-        due_at=visit.due_at if visit else None,
-        paused=_paused(web, view.id),
+        due_at=due_at,
+        paused=paused,
         reporter=reporter,
         location=location,
         media_url=media_url,
     )
 
 
-def _paused(web: Web, case_id: int) -> bool:
+def open_visit(web: Web, case_id: int) -> tuple[datetime | None, bool]:
+    """The open step visit's deadline and whether its clock is stopped, in one query (the
+    case's whole history is not read for it)."""
     with Session(web.engine) as session, session.begin():
         found = (
             session.connection()
             .execute(
-                select(StepVisit.paused_at)  # type: ignore[call-overload]
-                .where(StepVisit.case_id == case_id)
-                .where(StepVisit.left_at.is_(None))  # type: ignore[union-attr]
+                select(_VISITS.c.due_at, _VISITS.c.paused_at)
+                .where(_VISITS.c.case_id == case_id, _VISITS.c.left_at.is_(None))
+                .order_by(_VISITS.c.entered_at.desc())
+                .limit(1)
             )
             .first()
         )
-    return found is not None and found[0] is not None
+    return (found.due_at, found.paused_at is not None) if found is not None else (None, False)
 
 
 @get(
