@@ -277,8 +277,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     catalog = _load_ok(None)
     if catalog is None:
         return 1
-    _, logins = set_up(_db(), catalog, SystemClock().now())
-    print(f"demo database: {_safe_url(database_url())}")
+    _, logins = set_up(_db(), catalog, SystemClock().now(), history=True)
+    print(f"demo database: {_safe_url(database_url())} (with the demo cases of the past weeks)")
     print(
         f"{len(catalog.sops)} SOP versions published; demo logins (password for all: "
         f"{logins[0].password if logins else '-'}):"
@@ -431,7 +431,8 @@ def build_parser() -> argparse.ArgumentParser:
     reports_command.add_parser(sub)
 
     p = sub.add_parser(
-        "demo", help="load the seed SOPs, units and one login per role; print logins"
+        "demo",
+        help="load the seed SOPs, units, one login per role and weeks of demo cases; print logins",
     )
     p.set_defaults(func=cmd_demo)
 

@@ -17,6 +17,7 @@ from rules.loader import Catalog
 from rules.model import RoleKind
 from sop_platform.accounts import add_user
 from sop_platform.db import transaction
+from sop_platform.demo_history import build_history
 from sop_platform.engine import Grant
 from sop_platform.migrate import upgrade
 from sop_platform.models import UserAccount
@@ -63,11 +64,18 @@ def demo_unit(catalog: Catalog, region: str) -> str | None:
     return units[0] if units else None
 
 
-def set_up(engine: Engine, catalog: Catalog, now: datetime) -> tuple[Registry, list[DemoLogin]]:
-    """Migrate, publish every SOP version, and create the demo logins (idempotent)."""
+def set_up(
+    engine: Engine, catalog: Catalog, now: datetime, *, history: bool = False
+) -> tuple[Registry, list[DemoLogin]]:
+    """Migrate, publish every SOP version, and create the demo logins (idempotent). With
+    ``history``, also the demo cases of the past weeks (:mod:`sop_platform.demo_history`),
+    written once."""
     upgrade(engine)
     registry = Registry(engine, catalog)
     registry.publish(now)
+    if history:
+        # before the obligation clocks start now: the history starts them weeks ago
+        build_history(engine, registry, now)
     start_clocks(engine, registry, now)
     logins: list[DemoLogin] = []
     with transaction(engine) as session:

@@ -63,7 +63,7 @@ def prepare(config: Config, demo: bool = False) -> list[DemoLogin]:
         now = SystemClock().now()
         logins: list[DemoLogin] = []
         if demo or config.demo:
-            _, logins = set_up(engine, catalog, now)
+            _, logins = set_up(engine, catalog, now, history=True)
         else:
             upgrade(engine)
             registry = Registry(engine, catalog)
