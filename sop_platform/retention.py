@@ -36,6 +36,7 @@ from sqlmodel import SQLModel
 
 from rules.loader import BUILTIN_FIELDS
 from rules.model import FieldType, Sop
+from sop_platform import service_requests
 from sop_platform.db import transaction
 from sop_platform.models import Attachment, AuditEntry, CaseEvent, CaseRow, Reporter
 from sop_platform.registry import Registry
@@ -211,6 +212,7 @@ class RetentionJob:
             )
             conn.execute(delete(_ATTACHMENT).where(_ATTACHMENT.c.case_id == item.case_id))
             _clear_rating_comment(conn, item.case_id)
+            service_requests.erase(conn, item.case_id)  # location and client ids from the APIs
         # Files go after the commit: a failed transaction must not have removed them. A file
         # left behind by a crash here has no row any more and is never listed or served.
         removed = self._remove_files(files)

@@ -333,3 +333,47 @@ def test_reading_without_a_key_is_rate_limited(
         assert "retry" in _errors(limited, 429)
         assert int(limited.headers["retry-after"]) >= 1
         assert client.get(f"{V2}/services.json").status_code == 200  # the catalog is not limited
+
+
+def test_retention_forgets_where_a_request_came_from(
+    client: TestClient[Litestar],
+    keys: Keys,
+    cases: CaseEngine,
+    registry: Any,
+    catalog: Any,
+    db_engine: Engine,
+    clock: VirtualClock,
+) -> None:
+    from sop_platform import apikeys, service_requests
+    from sop_platform.retention import RetentionJob
+
+    posted = client.post(
+        f"{V2}/requests.json",
+        data=_form(keys, address_string="Rumah pelapor", device_id="hp-123", account_id="u-9"),
+    ).json()[0]
+    view = cases.find(posted["service_request_id"])  # infrastruktur: routed to dpupkp
+    dpupkp_key = apikeys.create(
+        db_engine,
+        catalog,
+        name="DPUPKP",
+        region="yogyakarta",
+        roles=["admin_opd"],
+        unit="dpupkp",
+        now=clock.now(),
+    ).key
+    dpupkp = authenticate(db_engine, dpupkp_key, clock.now())
+    pusat = authenticate(db_engine, keys.pusat, clock.now())
+    assert dpupkp is not None and pusat is not None
+    cases.act(view.id, dpupkp.actor, "tolak", {"alasan": "Bukan kewenangan"})
+    cases.act(view.id, pusat.actor, "jawab_dan_tutup", {"jawaban": "Sudah diteruskan"})
+    before = service_requests.find([view.id], db_engine)[view.id]
+    assert before.arrival.device_id == "hp-123" and before.arrival.lat == -7.8
+    clock.advance(timedelta(days=2 * 366 + 1))
+    erased = RetentionJob(db_engine, registry, clock).run()
+    assert [e.case_id for e in erased.erased] == [view.id]
+    after = service_requests.find([view.id], db_engine)[view.id]
+    assert after.token == before.token
+    assert after.arrival == service_requests.Arrival(api_key_id=before.arrival.api_key_id)
+    shown = client.get(f"{V2}/tokens/{after.token}.json").json()[0]
+    request = client.get(f"{V2}/requests/{shown['service_request_id']}.json").json()[0]
+    assert request["status"] == "closed" and request["lat"] is None and request["address"] is None
