@@ -202,15 +202,18 @@ def figures(engine: Engine, now: datetime | None = None) -> Figures:
                 )
             ).all()
         }
-        # Open visits only (the partial index on left_at IS NULL), joined to their case's SOP.
+        # The open visits past their deadline (a partial index of just those), each case's SOP
+        # looked up by its key: a join would let PostgreSQL's planner, which misjudges how many
+        # rows the partial index holds, hash the whole case table instead.
+        sop_of = select(CASES.c.sop_id).where(CASES.c.id == VISITS.c.case_id).scalar_subquery()
+        late = (
+            select(sop_of.label("sop"))
+            .where(VISITS.c.left_at.is_(None), VISITS.c.breached_at.is_not(None))
+            .subquery()
+        )
         breaches = {
             sop: n
-            for sop, n in conn.execute(
-                select(CASES.c.sop_id, func.count())
-                .select_from(VISITS.join(CASES, CASES.c.id == VISITS.c.case_id))
-                .where(VISITS.c.left_at.is_(None), VISITS.c.breached_at.is_not(None))
-                .group_by(CASES.c.sop_id)
-            ).all()
+            for sop, n in conn.execute(select(late.c.sop, func.count()).group_by(late.c.sop)).all()
         }
         oldest = conn.execute(
             select(func.min(VISITS.c.next_check_at)).where(
