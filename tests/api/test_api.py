@@ -564,3 +564,29 @@ def test_the_conformance_report_is_for_the_regions_compliance_officer(
             status,
         )
     _is_error(client.get("/api/v1/reports/conformance", params=params), 401)
+
+
+def test_the_reporters_export_holds_what_came_through_the_api(
+    client: TestClient[Litestar], keys: Keys, db_engine: Engine, registry: Any, clock: Any
+) -> None:
+    from sop_platform.personal_data import citizen_export
+
+    located = report(
+        client,
+        "infrastruktur",
+        headers=keys.header("app"),
+        location={"lat": -7.8, "long": 110.36, "address": "Depan rumah no. 5"},
+        media_url="https://foto.example.org/a.jpg",
+    )
+    plain = report(client, "kesehatan")
+    export = citizen_export(db_engine, registry, located["id"], clock.now())
+    assert export["came_with"] == {
+        "lat": -7.8,
+        "long": 110.36,
+        "address": "Depan rumah no. 5",
+        "address_id": None,
+        "media_url": "https://foto.example.org/a.jpg",
+        "device_id": None,
+        "account_id": None,
+    }
+    assert citizen_export(db_engine, registry, plain["id"], clock.now())["came_with"] is None
