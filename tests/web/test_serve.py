@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from tests.conftest import DEFINITIONS
 from sop_platform import config
+from tests.conftest import DEFINITIONS
 from web import serve
 
 
@@ -112,3 +112,26 @@ def test_the_sweeper_runs_inside_the_app_and_stops_with_it(
             time.sleep(0.2)
         assert "breach" in kinds  # noticed within seconds by the in-app sweeper
     assert not {"sop-sweeper", "sop-delivery"} & names()  # stopped with the app
+
+
+def test_serve_refuses_to_start_on_a_configuration_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    ran: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.append(app))
+    monkeypatch.setenv("SOP_DATABASE_URL", f"sqlite:///{tmp_path / 'sop.db'}")
+    monkeypatch.setenv("SOP_DEFINITIONS", str(DEFINITIONS))
+    monkeypatch.setenv("SOP_WEB_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("SOP_ENV", "production")
+    monkeypatch.delenv("SOP_WEB_SECRET", raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        serve.serve("127.0.0.1", 8125)
+    assert stopped.value.code == 2 and "SOP_WEB_SECRET is missing" in capsys.readouterr().err
+    # With a real secret but the demo set-up asked for (`sop run`): refused as well.
+    monkeypatch.setenv("SOP_WEB_SECRET", "Zq8-vN3kT_w1mR7cY5pL0sB9xE2hJ6uA4dG")
+    with pytest.raises(SystemExit) as stopped:
+        serve.serve("127.0.0.1", 8125, demo=True)
+    assert stopped.value.code == 2 and "refused in production" in capsys.readouterr().err
+    assert ran == []  # nothing was served
