@@ -590,3 +590,94 @@ def test_the_reporters_export_holds_what_came_through_the_api(
         "account_id": None,
     }
     assert citizen_export(db_engine, registry, plain["id"], clock.now())["came_with"] is None
+
+
+def test_the_list_holds_exactly_the_cases_the_caller_has_a_role_at(
+    client: TestClient[Litestar],
+    keys: Keys,
+    db_engine: Engine,
+    catalog: Any,
+    clock: Any,
+    cases: CaseEngine,
+) -> None:
+    """The list's SQL scope is the case page's rule (``Actor.roles_for``), case by case."""
+    from sop_platform import apikeys
+
+    for kategori in ("kesehatan", "kebersihan", "infrastruktur", "lainnya"):
+        report(client, kategori)
+    for jenis in ("pengaduan", "saran"):
+        made = client.post(
+            "/api/v1/cases",
+            json={"sop": "jss-pengaduan", "text": "Laporan", "fields": {"jenis": jenis}},
+        )
+        assert made.status_code == 201, made.text
+    lapor = client.get("/api/v1/sops/lapor").json()
+    fields = {f["name"]: (f["options"] or ["x"])[0] for f in lapor["fields"] if f["required"]}
+    made = client.post(
+        "/api/v1/cases",
+        json={
+            "sop": "lapor",
+            "text": "Jalan rusak",
+            "channel": "lapor_web",
+            "fields": fields,
+            "reporter": {"email": "rina@example.org"},
+        },
+    )
+    assert made.status_code == 201, made.text
+    lapor_unit = cases.get(made.json()["id"]).unit or next(iter(catalog.regions["jambi"].units))
+    extra = {
+        "nasional": apikeys.create(
+            db_engine,
+            catalog,
+            name="n",
+            region="jambi",
+            roles=["admin_nasional"],
+            now=clock.now(),
+        ).key,
+        "penghubung": apikeys.create(
+            db_engine,
+            catalog,
+            name="p",
+            region="jambi",
+            roles=["pejabat_penghubung"],
+            unit=lapor_unit,
+            now=clock.now(),
+        ).key,
+    }
+    every = [cases.get(i) for i in range(1, 100) if _exists(cases, i)]
+    assert len(every) == 7
+    callers = {name: getattr(keys, name) for name in ("pusat", "dinkes", "dlh", "app", "jambi")}
+    callers.update(extra)
+    seen: dict[str, int] = {}
+    for name, key in callers.items():
+        found = apikeys.authenticate(db_engine, key, clock.now())
+        assert found is not None
+        expected = sorted(
+            (
+                v.id
+                for v in every
+                if found.actor.roles_for(
+                    v.region, v.unit, cases.registry.by_hash(v.content_hash).sop, v.id
+                )
+            ),
+            reverse=True,
+        )
+        listed = client.get("/api/v1/cases", params={"limit": 100}, headers={"X-API-Key": key})
+        assert [i["id"] for i in listed.json()["items"]] == expected, name
+        seen[name] = len(expected)
+        for v in every:
+            status = client.get(f"/api/v1/cases/{v.id}", headers={"X-API-Key": key}).status_code
+            assert status == (200 if v.id in expected else 404), (name, v.id)
+    # Region staff see the region's cases, unit staff their unit's, a key without roles none.
+    assert seen["pusat"] == 6 and seen["dinkes"] == 1 and seen["app"] == 0
+    assert seen["jambi"] == seen["nasional"] == 1
+
+
+def _exists(cases: CaseEngine, case_id: int) -> bool:
+    from sop_platform.cases import NotFound
+
+    try:
+        cases.get(case_id)
+    except NotFound:
+        return False
+    return True
