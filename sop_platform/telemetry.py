@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, case, func, select, text
@@ -106,6 +106,7 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
 # --- heartbeats ---------------------------------------------------------------------------------
 
 HEARTBEATS = WorkerHeartbeat.__table__  # type: ignore[attr-defined]
+FORGET_AFTER = timedelta(days=7)
 
 
 @dataclass
@@ -128,6 +129,7 @@ class Heartbeat:
         moment = time.monotonic()
         if not force and ok and moment - self._last < self.every:
             return
+        first = self._last == float("-inf")
         self._last = moment
         values = {
             "name": self.name,
@@ -152,6 +154,12 @@ class Heartbeat:
                         index_elements=["name"], set_=changing
                     )
                 )
+                if first:  # one row per process ever started: forget the long-gone ones
+                    conn.execute(
+                        HEARTBEATS.delete().where(
+                            HEARTBEATS.c.beat_at < values["beat_at"] - FORGET_AFTER
+                        )
+                    )
         except Exception:
             log.warning("could not write the %s heartbeat", self.kind, exc_info=True)
 

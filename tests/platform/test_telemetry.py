@@ -47,6 +47,17 @@ def test_a_heartbeat_is_one_row_per_process_updated_in_place(db_engine: Engine) 
     assert set(ages) == {"sweeper", "delivery"} and all(0 <= a < 60 for a in ages.values())
     later = datetime.now(UTC) + timedelta(minutes=5)
     assert telemetry.heartbeat_ages(db_engine, later)["sweeper"] >= 299
+    # A process that stopped long ago is forgotten when a new one starts beating.
+    with db_engine.begin() as conn:
+        conn.execute(
+            update(HEARTBEATS)
+            .where(HEARTBEATS.c.kind == "delivery")
+            .values(beat_at=datetime.now(UTC) - timedelta(days=8))
+        )
+    telemetry.Heartbeat(db_engine, "sweeper", name="sweeper@other:1").beat()
+    with db_engine.connect() as conn:
+        names = sorted(conn.execute(select(HEARTBEATS.c.name)).scalars())
+    assert names == sorted([first["name"], "sweeper@other:1"])
 
 
 def test_a_failed_heartbeat_write_is_logged_not_raised(
