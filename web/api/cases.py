@@ -28,7 +28,7 @@ from sop_platform.models import CaseRow, SopDefinitionRow, StepVisit
 from sop_platform.personal_data import may_see_reporter
 from sop_platform.service_requests import Arrival
 from web.api.access import Caller, limit
-from web.api.errors import ApiProblem, ErrorDetail, bad_input, engine_error, responses
+from web.api.errors import ApiProblem, ErrorDetail, bad_input, responses
 from web.api.schemas import (
     ActionIn,
     CaseOut,
@@ -604,7 +604,7 @@ def _check_fields(sop: Sop, data: SubmissionIn) -> list[ErrorDetail]:
 def submit_case(
     web: Web,
     caller: Caller | None,
-    data: JSONBody[SubmissionIn],
+    data: SubmissionIn,
     idempotency_key: str | None,
 ) -> ReceiptOut:
     try:
@@ -765,4 +765,4 @@ ROUTES: Sequence[Any] = [
     track,
 ]
 
-__all__ = ["ROUTES", "case_out", "engine_error", "submit_case"]
+__all__ = ["ROUTES", "case_out", "open_visit", "scope_condition", "submit_case"]
