@@ -131,13 +131,14 @@ class Heartbeat:
             return
         first = self._last == float("-inf")
         self._last = moment
+        now = datetime.now(UTC)
         values = {
             "name": self.name,
             "kind": self.kind,
             "host": socket.gethostname()[:100],
             "pid": os.getpid(),
             "started_at": self._started,
-            "beat_at": datetime.now(UTC),
+            "beat_at": now,
             "ok": ok,
             "last_error": None if ok else (error or "")[:2000],
         }
@@ -156,9 +157,7 @@ class Heartbeat:
                 )
                 if first:  # one row per process ever started: forget the long-gone ones
                     conn.execute(
-                        HEARTBEATS.delete().where(
-                            HEARTBEATS.c.beat_at < values["beat_at"] - FORGET_AFTER
-                        )
+                        HEARTBEATS.delete().where(HEARTBEATS.c.beat_at < now - FORGET_AFTER)
                     )
         except Exception:
             log.warning("could not write the %s heartbeat", self.kind, exc_info=True)
