@@ -198,8 +198,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "esc.done": ("Intervensi dicatat.", "Intervention recorded."),
     "esc.inform_only": (
         "SOP ini tidak memberi peran Anda wewenang intervensi; eskalasi ini untuk diketahui.",
-        "This SOP gives your role no power to intervene; this escalation is for your "
-        "information.",
+        "This SOP gives your role no power to intervene; this escalation is for your information.",
     ),
     "power.pause": ("Hentikan jam tahap", "Stop the step's clock"),
     "power.pause.reason": ("Alasan penghentian", "Reason for stopping"),
