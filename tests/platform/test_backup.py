@@ -192,3 +192,103 @@ def test_backup_of_postgresql_points_to_pg_dump(
     monkeypatch.setenv("SOP_DATABASE_URL", "postgresql+psycopg://sop@db/sop")
     assert main(["backup", "x.dump"]) == 1
     assert "pg_dump --format=custom" in capsys.readouterr().err
+
+
+@pytest.mark.postgres
+def test_pg_dump_under_load_restores_a_consistent_database(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """The PostgreSQL procedure of docs/deployment.md: pg_dump while cases are written, then
+    pg_restore into an empty database; every case committed before the dump started is there,
+    with its whole history."""
+    import os
+    import shutil
+    import subprocess
+    import uuid
+    from urllib.parse import quote
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from sop_platform.db import scratch_schema
+    from tests.conftest import PG_URL_VAR
+
+    base = os.environ.get(PG_URL_VAR)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_URL_VAR} (set by .ci/run); not set here")
+    if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
+        pytest.skip("pg_dump / pg_restore are not installed (Debian: postgresql-client)")
+    libpq = make_url(base).set(drivername="postgresql")
+    with scratch_schema(base, "dump") as (schema, engine):
+        upgrade(engine)
+        registry = Registry(engine, catalog)
+        registry.publish(SystemClock().now())
+        add_user(
+            engine,
+            "admin.dinkes",
+            "Admin Dinkes",
+            "pw-1234567890",
+            [Grant("yogyakarta", "admin_opd", "dinkes")],
+            SystemClock().now(),
+        )
+        clerk = actor_for(engine, "admin.dinkes")
+        committed: list[tuple[int, int, float]] = []
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def writer() -> None:
+            cases = CaseEngine(engine, registry, SystemClock())
+            n = 0
+            try:
+                while not stop.is_set():
+                    view = cases.submit(_complaint(n))
+                    committed.append((view.id, 1, time.monotonic()))
+                    if n % 2 == 0:
+                        cases.act(view.id, clerk, "terima", {})
+                        committed.append((view.id, 2, time.monotonic()))
+                    n += 1
+            except BaseException as err:
+                errors.append(err)
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        time.sleep(1.0)
+        before = list(committed)
+        started = time.monotonic()
+        dump = tmp_path / "sop.dump"
+        subprocess.run(
+            [
+                "pg_dump",
+                "--format=custom",
+                f"--schema={schema}",
+                f"--file={dump}",
+                libpq.render_as_string(hide_password=False),
+            ],
+            check=True,
+        )
+        time.sleep(0.3)
+        stop.set()
+        thread.join(30)
+        assert not errors, errors
+        assert before and len(committed) > len(before)
+
+        restored_db = f"restore_{uuid.uuid4().hex[:10]}"
+        admin = make_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{restored_db}"'))
+        try:
+            target = libpq.set(database=restored_db).render_as_string(hide_password=False)
+            subprocess.run(
+                ["pg_restore", "--no-owner", f"--dbname={target}", str(dump)], check=True
+            )
+            url = make_url(base).set(database=restored_db).render_as_string(hide_password=False)
+            joiner = "&" if "?" in url else "?"
+            restored = make_engine(f"{url}{joiner}options={quote(f'-csearch_path={schema}')}")
+            revisions = _consistent(restored)
+            for case_id, revision, at in before:
+                assert at < started and revisions.get(case_id, 0) >= revision, case_id
+            restored.dispose()
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{restored_db}" WITH (FORCE)'))
+            admin.dispose()
