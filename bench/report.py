@@ -3,17 +3,19 @@
 Bulk-inserts a year of Bantul cases (six office-hours steps and the end step, seven visits a
 case) with their stored times, then measures, in the same run: the report's per-step statement,
 a hand-written SQL aggregate doing the same grouping (the baseline), the whole report, and each
-export. Prints the times and the ratio (target: per-step statement <= 1.5 x the hand-written SQL).
+export (written to a file, as ``sop report -o`` does) with the process's peak memory after it.
+Prints the times and the ratio (target: per-step statement <= 1.5 x the hand-written SQL).
 Fails only if the two give different figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
+import resource
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -151,6 +153,11 @@ def fill(engine: Engine, registry: Registry, visits: int, seed: int) -> int:
     return cases_n
 
 
+def _max_rss_mb() -> float:
+    """The process's peak resident memory so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def best(fn: Any, repeats: int) -> tuple[float, Any]:
     times, out = [], None
     for _ in range(repeats):
@@ -194,22 +201,24 @@ def run(label: str, engine: Engine, visits: int, repeats: int, seed: int) -> boo
           f"(target <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'})")  # fmt: skip
     print(f"  whole report (all figures, {len(report.months)} months)  {report_t * 1000:9.1f} ms   "
           f"{report_t / hand_t:.1f} x the per-step SQL")  # fmt: skip
-    for fmt in ("csv", "xlsx", "pdf"):
-        t0 = time.perf_counter()
-        if fmt == "csv":
-            buf: Any = io.StringIO()
-            write_csv(engine, registry, flt, buf)
-            size = len(buf.getvalue())
-        elif fmt == "xlsx":
-            buf = io.BytesIO()
-            write_xlsx(report, engine, registry, flt, buf)
-            size = len(buf.getvalue())
-        else:
-            buf = io.BytesIO()
-            write_pdf(report, buf)
-            size = len(buf.getvalue())
-        print(f"  export {fmt:4}                           {time.perf_counter() - t0:9.2f} s"
-              f"   {size / 1e6:.1f} MB")  # fmt: skip
+    print(f"  peak memory before the exports        {_max_rss_mb():9.0f} MB")
+    with tempfile.TemporaryDirectory(prefix="sop-bench-export-") as tmp:
+        for fmt in ("csv", "xlsx", "pdf"):
+            path = Path(tmp) / f"report.{fmt}"
+            t0 = time.perf_counter()
+            if fmt == "csv":
+                with path.open("w", encoding="utf-8", newline="") as text_file:
+                    write_csv(engine, registry, flt, text_file)
+            else:
+                with path.open("wb") as binary_file:
+                    if fmt == "xlsx":
+                        write_xlsx(report, engine, registry, flt, binary_file)
+                    else:
+                        write_pdf(report, binary_file)
+            took = time.perf_counter() - t0
+            size = path.stat().st_size / 1e6
+            print(f"  export {fmt:4}                           {took:9.2f} s   {size:.1f} MB"
+                  f"   peak memory {_max_rss_mb():.0f} MB")  # fmt: skip
     if not same:
         print("  ERROR: the report and the hand-written SQL disagree", file=sys.stderr)
     return same

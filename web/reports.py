@@ -9,21 +9,24 @@ only their own regions. Another region's report, or someone without either role,
 from __future__ import annotations
 
 import io
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import IO, Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
+from litestar.response import Stream
 from markupsafe import Markup
 
 from sop_platform.cases import Actor
 from sop_platform.reports import ConformanceReport, ReportError, ReportFilter, conformance_report
 from sop_platform.reports.charts import steps_chart, trend_chart
-from sop_platform.reports.exports import write_csv, write_pdf, write_xlsx
+from sop_platform.reports.exports import csv_chunks, write_pdf, write_xlsx
 from sop_platform.roles import ADMIN_DAERAH, KEPATUHAN
 from web.context import Web, blocking, lang_of, page, web_of
 
@@ -145,30 +148,45 @@ async def reports_page(
     return page(request, "laporan.html", context, block="hasil", status_code=status)
 
 
-def _download(web: Web, actor: Actor, q: dict[str, str], fmt: str, lang: str) -> Response[bytes]:
+def _file_chunks(f: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """A temporary file's bytes in pieces; the file is closed (and so removed) at the end."""
+    try:
+        f.seek(0)
+        while chunk := f.read(size):
+            yield chunk
+    finally:
+        f.close()
+
+
+def _download(
+    web: Web, actor: Actor, q: dict[str, str], fmt: str, lang: str
+) -> Response[bytes] | Stream:
     chosen = _chosen(web, actor, q)
     try:
         flt = _filter(chosen)
         report = conformance_report(web.engine, web.registry, flt, web.clock.now())
     except ReportError as err:
         return Response(str(err).encode(), status_code=422, media_type="text/plain; charset=utf-8")
-    if fmt == "csv":
-        text = io.StringIO()
-        write_csv(web.engine, web.registry, flt, text)
-        data = text.getvalue().encode("utf-8")
-    else:
-        binary = io.BytesIO()
-        if fmt == "xlsx":
-            write_xlsx(report, web.engine, web.registry, flt, binary, lang)
-        else:
-            write_pdf(report, binary, lang)
-        data = binary.getvalue()
     name = f"laporan-{flt.sop_id}-{flt.since.isoformat()}-{flt.until.isoformat()}.{fmt}"
-    return Response(
-        data,
-        media_type=MEDIA[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "csv":
+        # Streamed as it is read: one page of visits in memory, the first bytes at once.
+        chunks = (c.encode("utf-8") for c in csv_chunks(web.engine, web.registry, flt))
+        return Stream(chunks, media_type=MEDIA[fmt], headers=headers)
+    if fmt == "xlsx":
+        # A zip is finished only at its end: made in a temporary file, then sent from it.
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _file_chunks)
+        try:
+            write_xlsx(report, web.engine, web.registry, flt, spool, lang)
+            size = spool.tell()
+        except BaseException:
+            spool.close()
+            raise
+        headers["Content-Length"] = str(size)
+        return Stream(_file_chunks(spool), media_type=MEDIA[fmt], headers=headers)
+    binary = io.BytesIO()
+    write_pdf(report, binary, lang)
+    return Response(binary.getvalue(), media_type=MEDIA[fmt], headers=headers)
 
 
 @get("/laporan/unduh/{fmt:str}", name="reports_download")
@@ -177,7 +195,7 @@ async def reports_download(
     state: State,
     actor: NamedDependency[Actor],
     fmt: FromPath[str],
-) -> Response[bytes]:
+) -> Response[bytes] | Stream:
     if fmt not in MEDIA:
         raise NotFoundException()
     q = {k: str(v) for k, v in request.query_params.items()}

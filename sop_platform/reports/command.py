@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
 from datetime import date, timedelta
-from typing import Any
+from typing import IO, Any
 
 from sop_platform.reports.exports import FORMATS
 
@@ -60,32 +61,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (ReportError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    out: Any
-    if args.format in ("csv", "json"):
-        out = io.StringIO()
-        if args.format == "csv":
-            write_csv(engine, registry, flt, out)
+    to_stdout = args.output in (None, "-")
+    if to_stdout and args.format in ("xlsx", "pdf") and sys.stdout.isatty():
+        print("error: give -o FILE for a binary format", file=sys.stderr)
+        return 2
+    # Written straight to the file (or standard output) as it is made: a year's CSV or XLSX
+    # is never held in memory whole.
+    binary: IO[bytes] = (
+        sys.stdout.buffer if to_stdout else open(args.output, "wb")  # noqa: SIM115
+    )
+    try:
+        if args.format in ("csv", "json"):
+            text = io.TextIOWrapper(binary, encoding="utf-8", newline="", write_through=True)
+            if args.format == "csv":
+                write_csv(engine, registry, flt, text)
+            else:
+                json.dump(report.to_dict(), text, ensure_ascii=False, indent=2)
+                text.write("\n")
+            text.flush()
+            text.detach()
+        elif args.format == "xlsx":
+            write_xlsx(report, engine, registry, flt, binary, args.lang)
         else:
-            json.dump(report.to_dict(), out, ensure_ascii=False, indent=2)
-            out.write("\n")
-        data: bytes = out.getvalue().encode("utf-8")
-    else:
-        out = io.BytesIO()
-        if args.format == "xlsx":
-            write_xlsx(report, engine, registry, flt, out, args.lang)
-        else:
-            write_pdf(report, out, args.lang)
-        data = out.getvalue()
-    if args.output in (None, "-"):
-        if args.format in ("xlsx", "pdf") and sys.stdout.isatty():
-            print("error: give -o FILE for a binary format", file=sys.stderr)
-            return 2
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        with open(args.output, "wb") as f:
-            f.write(data)
-        print(f"wrote {args.output} ({len(data)} bytes)", file=sys.stderr)
+            write_pdf(report, binary, args.lang)
+        binary.flush()
+    finally:
+        if not to_stdout:
+            binary.close()
+    if not to_stdout:
+        size = os.path.getsize(args.output)
+        print(f"wrote {args.output} ({size} bytes)", file=sys.stderr)
     return 0
 
 
