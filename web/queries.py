@@ -1,4 +1,6 @@
-"""Read-only queries of the web pages that the engine does not offer (yet): the work queue.
+"""Read-only queries of the staff pages: the work queue, open escalations, a paused visit.
+
+None of them is offered by the engine (yet).
 
 The queue of an actor: open cases (status open or waiting) whose current step's responsible role
 (``by``) or an informed role (``informs``) the actor holds in the case's region — and, for unit

@@ -1,10 +1,13 @@
-"""Staff pages: the work queue (antrean) and the case page (kasus) with its actions.
+"""Staff pages: the work queue (antrean), the case page (kasus), the escalations (eskalasi).
+
+The case page carries the SOP's actions, the step's clock (pause/resume) and interventions.
 
 Scope: a case is shown only to someone holding a role at it (in its region; for unit staff, in its
 unit). Anyone else gets the same 404 as for an id that does not exist, so guessing ids tells
 nothing. The actions offered are exactly those the engine offers this actor now; posting one
 calls the engine with the revision the page showed, so a stale page gets a conflict, not a lost
-update. A refusal is shown in place, in the engine's own words.
+update. A refusal is shown in place, in the engine's own words. Attachments, the clock
+(pause/resume) and interventions follow the same 404 rule before the engine decides.
 """
 
 from __future__ import annotations
