@@ -75,7 +75,9 @@ class Site:
     registry: Registry
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: playwright's sync API keeps an event loop running in the main
+# thread while it is open, which would break later tests that call asyncio.run().
+@pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Iterator[Site]:
     _browser_or_skip()
     import uvicorn
@@ -117,7 +119,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Iterator
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -345,3 +345,38 @@ def test_text_has_enough_contrast(people: People, site: Site) -> None:
     assert admin.evaluate(CONTRAST) == [], "/antrean"
     open_case(admin, number)
     assert admin.evaluate(CONTRAST) == [], "case page"
+
+
+def test_the_reporter_confirms_the_answer_where_the_sop_says_so(people: People, site: Site) -> None:
+    """Bantul row 6: the citizen receives the answer in the system and confirms it."""
+    from sop_platform.accounts import actor_for
+
+    (grant,) = actor_for(site.engine, "bantul.operator").grants
+    kategori = {
+        "dpupkp": "infrastruktur",
+        "dinkes": "kesehatan",
+        "dlh": "lingkungan",
+        "dukcapil": "kependudukan",
+        "disdikpora": "pendidikan",
+    }.get(grant.unit or "", "lainnya")
+    citizen = people.page()
+    citizen.goto("/lapor/pengaduan-terintegrasi")
+    citizen.get_by_label("Kategori aduan").select_option(kategori)
+    citizen.get_by_label("Isi laporan").fill("Kapan posyandu di Sewon buka bulan ini?")
+    citizen.get_by_label(re.compile("^Anonim")).check()
+    citizen.get_by_role("button", name="Kirim laporan").click()
+    citizen.wait_for_url("**/lapor/terkirim/**")
+    number = citizen.locator("#tracking-number").inner_text().strip()
+    secret = citizen.locator("#secret-link").get_attribute("href")
+
+    operator = people.staff("bantul.operator")
+    open_case(operator, number)
+    act(operator, "jawab_langsung", {"jawaban": "Posyandu buka setiap Selasa pekan kedua."})
+
+    citizen.goto(secret)
+    expect(citizen.get_by_role("heading", name="Giliran Anda")).to_be_visible()
+    shot(citizen, "lacak-giliran-desktop")
+    citizen.get_by_role("button", name="Jawaban diterima").click()
+    expect(citizen.locator(".badge")).to_have_text("selesai")
+    assert site.cases.find(number).status == "done"
+    expect(citizen.locator("#rating-form")).to_be_visible()
