@@ -25,6 +25,7 @@ from sop_platform.models import Attachment, AuditEntry, CaseEvent, CaseRow, Repo
 from sop_platform.registry import Registry
 from sop_platform.retention import RetentionJob, run_forever, scrub_payload, scrub_values
 from sop_platform.timekeeping import VirtualClock
+from sop_platform.workers import Workers
 from tests.conftest import DEFINITIONS
 
 UPIK = "upik-pengaduan"
@@ -286,3 +287,28 @@ def test_the_command_lists_erases_and_then_finds_nothing(
     assert "1 case erased" in capsys.readouterr().out
     assert main(["retention"]) == 0
     assert "0 cases erased" in capsys.readouterr().out
+
+
+def test_the_application_process_runs_the_job_beside_the_sweeper(
+    db_engine: Engine, registry: Registry, cases: CaseEngine, clock: VirtualClock, tmp_path: Path
+) -> None:
+    case = submit(cases)
+    close(cases, clock, case)
+    clock.advance(timedelta(days=800))
+    workers = Workers(db_engine, registry, clock, retention_interval=0.05, uploads_dir=tmp_path)
+    workers.start()
+    try:
+        assert "sop-retention" in {t.name for t in workers._threads}
+        for _ in range(200):
+            if row(db_engine, CaseRow, case.id).personal_data_erased_at is not None:
+                break
+            time.sleep(0.05)
+    finally:
+        workers.stop()
+    assert row(db_engine, CaseRow, case.id).text == ""
+    off = Workers(db_engine, registry, clock, retention_interval=0)
+    off.start()
+    try:
+        assert "sop-retention" not in {t.name for t in off._threads}
+    finally:
+        off.stop()

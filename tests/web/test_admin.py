@@ -302,3 +302,18 @@ def test_api_keys_are_shown_once_listed_and_revoked(
 
 def _catalog(client: TestClient[Litestar]) -> Any:
     return client.app.state.web.registry.catalog
+
+
+def test_the_request_id_is_kept_with_the_entry(
+    client: TestClient[Litestar], web_engine: Engine
+) -> None:
+    signed_in(client)
+    response = client.post(
+        "/admin/yogyakarta/unit/dlh/status",
+        data={"aktif": "0", "_csrf_token": csrf(client)},
+        headers={"X-Request-ID": "req-admin-42"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    [entry] = audit(web_engine)
+    assert entry.request_id == "req-admin-42"
