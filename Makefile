@@ -41,6 +41,7 @@ $(STAMP): pyproject.toml constraints.txt | $(PY)
 # own browsers here). Installed once when missing; quick when it is there already.
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
 browser:
 	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
@@ -49,8 +50,7 @@ browser:
 	  exit 0; \
 	fi; \
 	echo "installing chromium for the browser tests"; \
-	$(SUDO) apt-get install -y chromium || \
-	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	$(APT) install -y chromium || { $(APT) update && $(APT) install -y chromium; }
 
 test: setup browser
 	$(BIN)/ruff check .
