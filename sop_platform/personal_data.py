@@ -31,7 +31,14 @@ from sop_platform import service_requests
 from sop_platform.cases import Actor, CaseView
 from sop_platform.db import transaction
 from sop_platform.engine import CaseEngine
-from sop_platform.models import Attachment, CaseEvent, CaseRow, Notification, Reporter
+from sop_platform.models import (
+    Attachment,
+    CaseEvent,
+    CaseRow,
+    Notification,
+    Reporter,
+    ServiceRequestRow,
+)
 from sop_platform.registry import Registry
 
 STAFF_KINDS = (RoleKind.unit_staff, RoleKind.region_staff)
@@ -111,6 +118,9 @@ def citizen_export(
             )
         )
         rating = _rating(session.connection(), case_id)
+        arrival = session.exec(
+            select(ServiceRequestRow).where(ServiceRequestRow.case_id == case_id)
+        ).first()
     history = []
     for e in events:
         entries = e.payload.get("entries") if isinstance(e.payload, dict) else None
@@ -180,6 +190,17 @@ def citizen_export(
             {"created_at": _iso(n.created_at), "kind": n.kind, "status": n.status} for n in notices
         ],
         "rating": rating,
+        "sent_by_an_application": None
+        if arrival is None
+        else {
+            "lat": arrival.lat,
+            "long": arrival.long,
+            "address": arrival.address,
+            "address_id": arrival.address_id,
+            "media_url": arrival.media_url,
+            "device_id": arrival.device_id,
+            "account_id": arrival.account_id,
+        },
         "retention": {
             "period": retention.text if retention else None,
             "personal_data_erased_at": _iso(case.personal_data_erased_at),

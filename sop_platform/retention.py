@@ -10,7 +10,9 @@ case by case in its own transaction:
   notes, reasons and instructions of interventions, pauses and progress reports;
 * the hash of the submission (it was computed over the reporter's identity);
 * the attachments: their files and rows;
-* the comment of the reporter's rating (the score stays).
+* the comment of the reporter's rating (the score stays);
+* what an API client sent with the report about the person: location, address, media link,
+  device and account ids (the Open311 token that finds the case stays).
 
 It leaves what the conformance figures are made of: steps, visits with their times, deadlines,
 breaches and outcomes, unit, channel, status, the case's times and the fields that hold a
@@ -38,7 +40,14 @@ from rules.loader import BUILTIN_FIELDS
 from rules.model import FieldType, Sop
 from sop_platform import service_requests
 from sop_platform.db import transaction
-from sop_platform.models import Attachment, AuditEntry, CaseEvent, CaseRow, Reporter
+from sop_platform.models import (
+    Attachment,
+    AuditEntry,
+    CaseEvent,
+    CaseRow,
+    Reporter,
+    ServiceRequestRow,
+)
 from sop_platform.registry import Registry
 from sop_platform.timekeeping import Clock
 
@@ -48,6 +57,18 @@ _CASE = CaseRow.__table__  # type: ignore[attr-defined]
 _EVENT = CaseEvent.__table__  # type: ignore[attr-defined]
 _REPORTER = Reporter.__table__  # type: ignore[attr-defined]
 _ATTACHMENT = Attachment.__table__  # type: ignore[attr-defined]
+_SERVICE_REQUEST = ServiceRequestRow.__table__  # type: ignore[attr-defined]
+# What a report brought through the APIs that points at a person: where they were, their
+# device, their account with the client, the media they linked. The Open311 token stays.
+SERVICE_REQUEST_PERSONAL = (
+    "lat",
+    "long",
+    "address",
+    "address_id",
+    "media_url",
+    "device_id",
+    "account_id",
+)
 
 # Field types whose values are categories the conformance figures group by: kept.
 KEPT_TYPES = frozenset({FieldType.choice, FieldType.number, FieldType.boolean, FieldType.unit})
@@ -212,6 +233,11 @@ class RetentionJob:
             )
             conn.execute(delete(_ATTACHMENT).where(_ATTACHMENT.c.case_id == item.case_id))
             _clear_rating_comment(conn, item.case_id)
+            conn.execute(
+                update(_SERVICE_REQUEST)
+                .where(_SERVICE_REQUEST.c.case_id == item.case_id)
+                .values({name: None for name in SERVICE_REQUEST_PERSONAL})
+            )
             service_requests.erase(conn, item.case_id)  # location and client ids from the APIs
         # Files go after the commit: a failed transaction must not have removed them. A file
         # left behind by a crash here has no row any more and is never listed or served.

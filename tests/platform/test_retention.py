@@ -21,9 +21,24 @@ from sop_platform.cli import main
 from sop_platform.db import make_engine
 from sop_platform.engine import CaseEngine
 from sop_platform.migrate import upgrade
-from sop_platform.models import Attachment, AuditEntry, CaseEvent, CaseRow, Reporter, StepVisit
+from sop_platform.models import (
+    Attachment,
+    AuditEntry,
+    CaseEvent,
+    CaseRow,
+    Reporter,
+    ServiceRequestRow,
+    StepVisit,
+)
+from sop_platform.personal_data import citizen_export
 from sop_platform.registry import Registry
-from sop_platform.retention import RetentionJob, run_forever, scrub_payload, scrub_values
+from sop_platform.retention import (
+    SERVICE_REQUEST_PERSONAL,
+    RetentionJob,
+    run_forever,
+    scrub_payload,
+    scrub_values,
+)
 from sop_platform.timekeeping import VirtualClock
 from sop_platform.workers import Workers
 from tests.conftest import DEFINITIONS
@@ -135,6 +150,20 @@ def test_expired_personal_data_is_erased_and_the_figures_stay(
     uploads = tmp_path / "uploads"
     old = submit(cases)
     photo = add_attachment(db_engine, uploads, old.id, clock.now())
+    with Session(db_engine) as session:
+        session.add(
+            ServiceRequestRow(
+                case_id=old.id,
+                token="tok-123",
+                lat=-7.8,
+                long=110.36,
+                address="Gang Mawar 3, rumah Pak Budi",
+                device_id="android-abc",
+                account_id="budi-jss",
+                media_url="https://example.org/foto.jpg",
+            )
+        )
+        session.commit()
     close(cases, clock, old)
     anonymous = submit(cases, anonymous=True, text="Anonim: antrean panjang")
     close(cases, clock, anonymous)
@@ -175,6 +204,12 @@ def test_expired_personal_data_is_erased_and_the_figures_stay(
         audit = session.exec(select(AuditEntry)).all()
     assert "Pak Budi" not in repr(payloads) and "jawaban" not in repr(payloads)
     assert all(p.get("fields", {}).get("kategori") in (None, "kesehatan") for p in payloads)
+    with Session(db_engine) as session:
+        request = session.exec(
+            select(ServiceRequestRow).where(ServiceRequestRow.case_id == old.id)
+        ).one()
+    assert request.token == "tok-123", "the Open311 token still finds the case"
+    assert all(getattr(request, name) is None for name in SERVICE_REQUEST_PERSONAL)
     assert row(db_engine, CaseRow, anonymous.id).text == ""
     assert row(db_engine, CaseRow, still_open.id).text == "Puskesmas tutup"
     assert row(db_engine, CaseRow, still_open.id).reporter_id is not None
@@ -312,3 +347,26 @@ def test_the_application_process_runs_the_job_beside_the_sweeper(
         assert "sop-retention" not in {t.name for t in off._threads}
     finally:
         off.stop()
+
+
+def test_the_reporters_export_holds_what_an_application_sent_until_erasure(
+    db_engine: Engine, registry: Registry, cases: CaseEngine, clock: VirtualClock
+) -> None:
+    case = submit(cases)
+    with Session(db_engine) as session:
+        session.add(
+            ServiceRequestRow(case_id=case.id, token="tok-9", device_id="android-abc", lat=-7.8)
+        )
+        session.commit()
+    before = citizen_export(db_engine, registry, case.id, clock.now())
+    assert before["reporter"]["nik"] == "3471010101010001"
+    assert before["sent_by_an_application"]["device_id"] == "android-abc"
+    close(cases, clock, case)
+    clock.advance(timedelta(days=800))
+    RetentionJob(db_engine, registry, clock).run()
+    after = citizen_export(db_engine, registry, case.id, clock.now())
+    assert after["reporter"] is None and after["report"]["text"] == ""
+    assert after["sent_by_an_application"]["device_id"] is None
+    assert after["sent_by_an_application"]["lat"] is None
+    erased_at = datetime.fromisoformat(after["retention"]["personal_data_erased_at"])
+    assert erased_at == clock.now()

@@ -137,6 +137,7 @@ def test_the_reporter_downloads_what_is_held_about_them(
     assert data["report"]["fields"] == {"kategori": "kebersihan"}
     assert data["history"][0]["kind"] == "submit"
     assert data["retention"]["period"] == "2 tahun"
+    assert data["sent_by_an_application"] is None  # it came through the site, not an API
     assert "Admin" not in json.dumps(data["history"]), "no staff names"
     owner_page = client.get(f"/lacak/{number}/{key}").text
     assert f"/lacak/{number}/{key}/data" in owner_page
