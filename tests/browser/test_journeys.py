@@ -144,6 +144,9 @@ def test_a_complaint_from_the_form_to_the_rating(people: People, site: Site) -> 
     citizen.goto(secret)
     expect(citizen.locator(".answer-text")).to_have_text(answer)
     expect(citizen.get_by_text("jalan-rusak.png")).to_be_visible()
+    thumbnail = citizen.get_by_role("img", name="jalan-rusak.png")
+    expect(thumbnail).to_be_visible()
+    assert thumbnail.evaluate("i => i.complete && i.naturalWidth") == 24  # the photo itself
     shot(citizen, "lacak-penilaian-desktop")
     citizen.get_by_label(re.compile("^5")).check()
     citizen.get_by_label("Komentar").fill("Terima kasih, cepat ditanggapi.")
