@@ -224,6 +224,8 @@ class _History:
         calendar = self.registry.calendar(sop.region)
         span = (self.now - self.start).total_seconds()
         day = self.start + timedelta(seconds=self.rng.uniform(0, span - 3600))
+        if self.rng.random() < 0.12:  # the last day or so: still being worked on now
+            day = self.now - timedelta(hours=self.rng.uniform(1, 30))
         if _round_the_clock(sop):
             return day
         local = day.astimezone(calendar.tz)
@@ -277,6 +279,8 @@ class _History:
         view = self.engine.submit(self._new_case(sop, i))
         self.result.cases += 1
         late_any = False
+        # A few cases are forgotten at a step with a limit: still open now, late, escalated.
+        forgotten = self.rng.random() < 0.07
         moves = 0
         visits: dict[str, int] = {sop.start: 1}
         while not sop.steps[view.step].terminal and moves < 14:
@@ -284,6 +288,8 @@ class _History:
             entered = self.clock.now()
             visit = view.open_visit
             due = visit.due_at if visit else None
+            if forgotten and due is not None and moves > 0:
+                return
             late = False
             if due is not None:
                 late = self._plan_late(sop, view.step, view.unit)

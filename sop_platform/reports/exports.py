@@ -21,7 +21,7 @@ from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.utils import get_column_letter
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from sop_platform.registry import Registry
 from sop_platform.reports import charts, figures
@@ -184,9 +184,16 @@ def _words(lang: str) -> dict[str, str]:
 
 
 def visit_rows(
-    engine: Engine, registry: Registry, flt: ReportFilter, page: int = 5000
+    engine: Engine, registry: Registry, flt: ReportFilter, page: int = 500
 ) -> Iterator[tuple[Any, ...]]:
-    """Every step visit of the report's cases, in visit order, read in keyset pages."""
+    """Every step visit of the report's cases, case by case (in the order they came in) and
+    each case's visits in order, read ``page`` cases at a time.
+
+    Each page seeks the next cases on ``ix_case_sop`` (sop, submitted) after the last one read
+    and takes their visits through ``ix_step_visit_case``: every page costs the same however
+    far into the year it is, only one page is in memory, and no transaction stays open while
+    the rows are written out. (Paging on the visit id instead made each page search the
+    period's cases again: a year of 1 M visits took 550 s to write as CSV.)"""
     scope = resolve(registry, flt)
     C, V, P = figures.C, figures.V, figures.P
     pause_count = select(func.count()).where(P.c.visit_id == V.c.id).correlate(V).scalar_subquery()
@@ -218,20 +225,28 @@ def visit_rows(
         V.c.breached_at,
         V.c.escalation_level,
     )
-    last = 0
+    conditions = figures.case_conditions(scope)
+    last: tuple[datetime, int] | None = None
     while True:
+        cases = select(C.c.created_at, C.c.id).where(*conditions)
+        if last is not None:
+            cases = cases.where(
+                or_(C.c.created_at > last[0], and_(C.c.created_at == last[0], C.c.id > last[1]))
+            )
         with engine.connect() as conn:
+            found = conn.execute(cases.order_by(C.c.created_at, C.c.id).limit(page)).all()
+            if not found:
+                return
             rows = conn.execute(
                 select(*columns)
                 .select_from(V.join(C, C.c.id == V.c.case_id))
-                .where(*figures.case_conditions(scope), V.c.id > last)
-                .order_by(V.c.id)
-                .limit(page)
+                .where(V.c.case_id.in_([r[1] for r in found]))
+                .order_by(C.c.created_at, C.c.id, V.c.entered_at, V.c.id)
             ).all()
         yield from (tuple(r) for r in rows)
-        if len(rows) < page:
+        if len(found) < page:
             return
-        last = rows[-1][9]
+        last = (found[-1][0], found[-1][1])
 
 
 _TIME_COLUMNS = tuple(i for i, name in enumerate(VISIT_COLUMNS) if name.endswith("_at"))
@@ -302,7 +317,9 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def _xml_text(value: str) -> str:
     if not value.isprintable():
         value = _NOT_XML.sub("", value)
-    return escape(value)
+    if "&" in value or "<" in value or ">" in value:
+        return escape(value)
+    return value
 
 
 def _sheet_rows(rows: Iterator[tuple[Any, ...]], date_style: str) -> Iterator[str]:
@@ -384,10 +401,12 @@ def write_xlsx(
     w = _words(lang)
     book = Workbook(write_only=True)
     summary = book.create_sheet("Ringkasan" if lang == "id" else "Summary")
+    _widths(summary, {"A": 34, "B": 60})
     for line in _summary_lines(report, w):
         summary.append(line)
 
     steps = book.create_sheet("Tahap" if lang == "id" else "Steps")
+    _widths(steps, {"A": 24, "C": 20, "D": 14, "M": 60})
     steps.append(
         [
             w["step"],
@@ -406,7 +425,9 @@ def write_xlsx(
         ]
     )
     for s in report.steps:
-        worst = "; ".join(f"{x['tracking_number']} +{x['overrun_minutes']}" for x in s.worst)
+        worst = "; ".join(
+            f"{x['tracking_number']} +{_minutes(x['overrun_minutes'])}" for x in s.worst
+        )
         steps.append(
             [
                 s.step,
@@ -453,6 +474,7 @@ def write_xlsx(
         trend.add_chart(line, "F2")
 
     units = book.create_sheet("Unit")
+    _widths(units, {"A": 12, "C": 16, "D": 44})
     units.append([report.rule_id if lang == "id" else report.rule_en])
     units.append(
         [
@@ -486,6 +508,7 @@ def write_xlsx(
             )
 
     stats = book.create_sheet("Statistik" if lang == "id" else "Statistics")
+    _widths(stats, {"A": 30, "B": 16, "C": 16, "D": 16})
     for title, rows in _stat_tables(report, w):
         stats.append([title])
         stats.append(["", w["cases"], w["closed"], w["done"]])
@@ -498,6 +521,14 @@ def write_xlsx(
         stats.append([o["obligation"], o["unit"], o["fulfilled"], o["missed"]])
 
     raw = book.create_sheet("Kunjungan" if lang == "id" else "Visits")
+    # Wide enough for a date and time (Excel shows #### in a narrower column) and the ids.
+    _widths(
+        raw,
+        {
+            letter: 20 if name.endswith("_at") or name == "tracking_number" else 15
+            for letter, name in zip(_COLUMN_LETTERS, VISIT_COLUMNS, strict=True)
+        },
+    )
     raw.append(
         [*VISIT_COLUMNS[:7], *(f"{c} (UTC)" if c.endswith("_at") else c for c in VISIT_COLUMNS[7:])]
     )
@@ -507,6 +538,11 @@ def write_xlsx(
     book.save(shell)
     sheet = f"xl/worksheets/sheet{len(book.worksheets)}.xml"
     _with_raw_rows(shell, sheet, visit_rows(engine, registry, flt), out)
+
+
+def _widths(sheet: Any, widths: dict[str, float]) -> None:
+    for letter, width in widths.items():
+        sheet.column_dimensions[letter].width = width
 
 
 def _summary_lines(report: ConformanceReport, w: dict[str, str]) -> list[list[Any]]:
@@ -521,7 +557,7 @@ def _summary_lines(report: ConformanceReport, w: dict[str, str]) -> list[list[An
         [w["period"], f"{report.since.isoformat()} - {report.until.isoformat()}"],
         [w["unit"], report.unit_name or w["all"]],
         [w["channel"], report.channel or w["all"]],
-        [w["generated"], report.generated_at.isoformat()],
+        [w["generated"], _local(report.generated_at, report.timezone)],
         [],
         [w["legal"]],
         *[[x] for x in report.legal_basis],
@@ -603,7 +639,7 @@ class _ReportPdf(FPDF):
         r = self.report
         left = (
             f"{self.w_['period']} {r.since.isoformat()} - {r.until.isoformat()}  |  "
-            f"{self.w_['generated']} {r.generated_at.strftime('%Y-%m-%d %H:%M')} UTC"
+            f"{self.w_['generated']} {_local(r.generated_at, r.timezone)}"
         )
         self.cell(120, 5, _latin(left))
         self.cell(0, 5, f"{self.w_['page']} {self.page_no()}/{{nb}}", align="R")
@@ -646,6 +682,11 @@ def _local(when: datetime, timezone: str) -> str:
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
 
 
+def _minutes(value: float | None) -> float | None:
+    """Minutes as the report prints them: to two decimals, as the medians."""
+    return None if value is None else round(float(value), 2)
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
@@ -672,7 +713,7 @@ def write_pdf(report: ConformanceReport, out: IO[bytes], lang: str = "id") -> No
             f"{w['unit']}: {report.unit_name or w['all']}; "
             f"{w['channel']}: {report.channel or w['all']}",
         ),
-        (w["generated"], report.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+        (w["generated"], _local(report.generated_at, report.timezone)),
     ]
     for label, value in identity:
         pdf.set_font("Helvetica", "B", 9)
@@ -717,11 +758,11 @@ def write_pdf(report: ConformanceReport, out: IO[bytes], lang: str = "id") -> No
             ]
             for s in report.steps
         ],
-        (36, 26, 14, 13, 15, 16, 14, 17, 16, 15),
+        (36, 22, 17, 14, 15, 16, 13, 17, 16, 16),
     )
     pdf.svg(charts.steps_chart(report, lang))
     worst = [
-        [s.step, x["tracking_number"], x["unit_key"], x["overrun_minutes"]]
+        [s.step, x["tracking_number"], x["unit_key"], _minutes(x["overrun_minutes"])]
         for s in report.steps
         for x in s.worst
     ]

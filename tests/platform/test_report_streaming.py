@@ -129,3 +129,17 @@ def test_the_xlsx_is_one_valid_zip_with_the_sheet_streamed_in(
         assert len(names) == len(set(names))
         raw = z.read("xl/worksheets/sheet6.xml").decode()
     assert raw.count("<row ") == 13 and raw.endswith("</worksheet>")
+
+
+def test_visits_read_a_few_cases_at_a_time_are_all_the_visits_once_in_case_order(
+    db_engine: Engine, made: tuple[Registry, ConformanceReport]
+) -> None:
+    registry, _ = made
+    whole = list(visit_rows(db_engine, registry, DECEMBER))
+    assert len(whole) == 12
+    for page in (1, 2, 3):
+        assert list(visit_rows(db_engine, registry, DECEMBER, page=page)) == whole
+    visit_ids = [r[VISIT_COLUMNS.index("visit_id")] for r in whole]
+    assert len(set(visit_ids)) == 12
+    submitted = [r[VISIT_COLUMNS.index("submitted_at")] for r in whole]
+    assert submitted == sorted(submitted)  # case by case, as they came in
