@@ -41,7 +41,7 @@ from sop_platform.engine import CaseEngine
 from sop_platform.feedback import Feedback
 from sop_platform.registry import Registry
 from sop_platform.timekeeping import Clock
-from web import admin, auth, citizen, i18n, observability, privacy, reports, staff
+from web import admin, auth, citizen, i18n, observability, privacy, reports, sop_pages, staff
 from web.api import openapi_config as api_openapi_config
 from web.api import router as api_router
 from web.api import status_response as api_status_response
@@ -275,6 +275,7 @@ def create_app(
             *admin.ROUTES,
             *privacy.ROUTES,
             *staff.ROUTES,
+            *sop_pages.ROUTES,
             *reports.ROUTES,
             *citizen.ROUTES,
             *observability.ROUTES,
