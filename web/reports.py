@@ -55,9 +55,13 @@ class Chosen:
     min_cases: int
 
 
-def _month(today: date) -> tuple[date, date]:
+def default_period(today: date) -> tuple[date, date]:
+    """The period a page opens with: the previous month and this one. The last whole month is
+    what a monthly ranking reports on; a page that showed only this month would be all but
+    empty in its first days."""
     first = today.replace(day=1)
-    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    return previous, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 def _chosen(web: Web, actor: Actor, q: dict[str, str]) -> Chosen:
@@ -68,7 +72,7 @@ def _chosen(web: Web, actor: Actor, q: dict[str, str]) -> Chosen:
     if region not in regions:
         raise NotFoundException()  # another region's report: as if it did not exist
     today = web.clock.now().astimezone(web.registry.calendar(region).tz).date()
-    first, last = _month(today)
+    first, last = default_period(today)
     try:
         min_cases = int(q.get("min_cases") or 5)
     except ValueError:
@@ -172,7 +176,8 @@ def _download(
     if fmt == "csv":
         # Streamed as it is read: one page of visits in memory, the first bytes at once.
         chunks = (c.encode("utf-8") for c in csv_chunks(web.engine, web.registry, flt))
-        return Stream(chunks, media_type=MEDIA[fmt], headers=headers)
+        # (Litestar adds the charset to a text type itself.)
+        return Stream(chunks, media_type="text/csv", headers=headers)
     if fmt == "xlsx":
         # A zip is finished only at its end: made in a temporary file, then sent from it.
         spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _file_chunks)

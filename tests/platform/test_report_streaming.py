@@ -143,3 +143,4 @@ def test_visits_read_a_few_cases_at_a_time_are_all_the_visits_once_in_case_order
     assert len(set(visit_ids)) == 12
     submitted = [r[VISIT_COLUMNS.index("submitted_at")] for r in whole]
     assert submitted == sorted(submitted)  # case by case, as they came in
+
