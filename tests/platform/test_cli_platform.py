@@ -33,6 +33,7 @@ COMMANDS = [
     "publish",
     "db",
     "user",
+    "apikey",
     "sweep",
     "deliver",
     "retention",
