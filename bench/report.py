@@ -8,6 +8,8 @@ Prints the times and the ratio (target: per-step statement <= 1.5 x the hand-wri
 Fails only if the two give different figures.
 """
 
+# ruff: noqa: E402
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +26,13 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, text
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The project root first, and bench/ (where databases.py is) last rather than first, where
+# Python puts a script's folder: there bench/queue.py would shadow the standard library's queue
+# module, which psycopg imports. (So the imports below follow this; E402 is off for this file.)
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+sys.path.append(str(_HERE))
 
 from databases import postgres_database, sqlite_database  # bench/databases.py
 
