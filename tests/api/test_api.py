@@ -63,6 +63,7 @@ def test_the_openapi_document_describes_the_api_only_with_errors_and_auth(
         ref = post["responses"][status]["content"]["application/json"]["schema"]["$ref"]
         assert ref == "#/components/schemas/ApiError"
     assert {p["name"] for p in post["parameters"]} == {"Idempotency-Key"}
+    assert post["responses"]["429"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
     schemas = doc["components"]["schemas"]
     for name in ("SubmissionIn", "ActionIn", "ReporterIn", "LocationIn"):
         assert schemas[name]["additionalProperties"] is False

@@ -68,6 +68,13 @@ def _tightened(node: Any) -> Any:
     return node
 
 
+RETRY_AFTER = {
+    "description": "Seconds until the window ends and calls are counted afresh.",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
 class ApiDocument(JsonRenderPlugin):
     """The OpenAPI document as JSON, saying what the inputs enforce: no unknown fields."""
 
@@ -77,6 +84,11 @@ class ApiDocument(JsonRenderPlugin):
         for name in INPUTS:
             if name in schemas:
                 schemas[name]["additionalProperties"] = False
+        for item in document.get("paths", {}).values():
+            for operation in item.values():
+                limited = operation.get("responses", {}).get("429")
+                if isinstance(limited, dict):
+                    limited["headers"] = {"Retry-After": RETRY_AFTER}
         return self.render_json(request, document)
 
 
