@@ -22,15 +22,26 @@ inserted) and the script exits non-zero if they do not.
     .venv/bin/python bench/metrics.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
+# ruff: noqa: E402
+
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+# bench/ (where databases.py is) goes last on the import path rather than first, where Python
+# puts a script's folder: there bench/queue.py would shadow the standard library's queue module,
+# which psycopg imports. (So the imports below follow this; E402 is off for this file.)
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.append(str(_HERE))
 
 from databases import postgres_database, sqlite_database  # bench/databases.py
 from sqlalchemy import Engine, insert, text
