@@ -27,7 +27,6 @@ from sqlalchemy import select as core_select
 from sqlmodel import SQLModel, col, select
 
 from rules.model import RoleKind, Sop
-from sop_platform import service_requests
 from sop_platform.cases import Actor, CaseView
 from sop_platform.db import transaction
 from sop_platform.engine import CaseEngine
@@ -140,8 +139,6 @@ def citizen_export(
             }
         )
     retention = sop.retention
-    recorded = service_requests.find([case_id], engine).get(case_id)
-    came = recorded.arrival if recorded is not None else None
     return {
         "exported_at": _iso(now),
         "tracking_number": case.tracking_number,
@@ -164,18 +161,6 @@ def citizen_export(
             "other": dict(reporter.extra or {}),
         },
         "report": {"text": case.text, "fields": dict(case.fields or {})},
-        # What a report brought through the JSON or Open311 API (sop_platform.service_requests).
-        "came_with": None
-        if came is None
-        else {
-            "lat": came.lat,
-            "long": came.long,
-            "address": came.address,
-            "address_id": came.address_id,
-            "media_url": came.media_url,
-            "device_id": came.device_id,
-            "account_id": came.account_id,
-        },
         "history": history,
         "attachments": [
             {

@@ -38,7 +38,6 @@ from sqlmodel import SQLModel
 
 from rules.loader import BUILTIN_FIELDS
 from rules.model import FieldType, Sop
-from sop_platform import service_requests
 from sop_platform.db import transaction
 from sop_platform.models import (
     Attachment,
@@ -238,7 +237,6 @@ class RetentionJob:
                 .where(_SERVICE_REQUEST.c.case_id == item.case_id)
                 .values({name: None for name in SERVICE_REQUEST_PERSONAL})
             )
-            service_requests.erase(conn, item.case_id)  # location and client ids from the APIs
         # Files go after the commit: a failed transaction must not have removed them. A file
         # left behind by a crash here has no row any more and is never listed or served.
         removed = self._remove_files(files)

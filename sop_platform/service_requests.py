@@ -12,14 +12,12 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from sop_platform.db import transaction
 from sop_platform.models import ServiceRequestRow
-
-_TABLE = ServiceRequestRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -108,20 +106,3 @@ def by_token(engine: Engine, token: str) -> Recorded | None:
         ).first()
         return _recorded(row) if row is not None else None
 
-
-def erase(conn: Connection, case_id: int) -> None:
-    """Forget where and from what device a report came (the retention job, in its own
-    transaction); the token stays, so the request still reads as closed."""
-    conn.execute(
-        update(_TABLE)
-        .where(_TABLE.c.case_id == case_id)
-        .values(
-            lat=None,
-            long=None,
-            address=None,
-            address_id=None,
-            media_url=None,
-            device_id=None,
-            account_id=None,
-        )
-    )

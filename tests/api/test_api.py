@@ -581,7 +581,7 @@ def test_the_reporters_export_holds_what_came_through_the_api(
     )
     plain = report(client, "kesehatan")
     export = citizen_export(db_engine, registry, located["id"], clock.now())
-    assert export["came_with"] == {
+    assert export["sent_by_an_application"] == {
         "lat": -7.8,
         "long": 110.36,
         "address": "Depan rumah no. 5",
@@ -590,7 +590,8 @@ def test_the_reporters_export_holds_what_came_through_the_api(
         "device_id": None,
         "account_id": None,
     }
-    assert citizen_export(db_engine, registry, plain["id"], clock.now())["came_with"] is None
+    plain_export = citizen_export(db_engine, registry, plain["id"], clock.now())
+    assert plain_export["sent_by_an_application"] is None
 
 
 def test_the_list_holds_exactly_the_cases_the_caller_has_a_role_at(
