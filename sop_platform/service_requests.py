@@ -105,4 +105,3 @@ def by_token(engine: Engine, token: str) -> Recorded | None:
             select(ServiceRequestRow).where(ServiceRequestRow.token == token)
         ).first()
         return _recorded(row) if row is not None else None
-
