@@ -85,6 +85,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         else:
             write_pdf(report, binary, args.lang)
         binary.flush()
+    except BrokenPipeError:
+        # The reader stopped early (`sop report ... | head`): nothing more to say. Standard
+        # output goes to /dev/null so that Python's own flush at exit does not fail again.
+        if not to_stdout:
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     finally:
         if not to_stdout:
             binary.close()

@@ -144,3 +144,24 @@ def test_visits_read_a_few_cases_at_a_time_are_all_the_visits_once_in_case_order
     submitted = [r[VISIT_COLUMNS.index("submitted_at")] for r in whole]
     assert submitted == sorted(submitted)  # case by case, as they came in
 
+
+def test_sop_report_to_a_reader_that_stops_early_ends_quietly(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SOP_DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"}
+    sop = [sys.executable, "-m", "sop_platform.cli"]
+    subprocess.run([*sop, "publish"], env=env, check=True, capture_output=True)
+    args = ["report", "--region", "bantul", "--sop", "pengaduan-terintegrasi", "--month", "2025-11"]
+    child = subprocess.Popen(
+        [*sop, *args, "--format", "json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # the reader goes away before anything is written (as `| head` does)
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err
