@@ -37,6 +37,7 @@ COMMANDS = [
     "sweep",
     "deliver",
     "retention",
+    "report",
     "backup",
     "restore",
     "demo",
