@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-# As a script, Python puts bench/ first on the path, where bench/queue.py would stand in for the
-# standard library's queue module (which Litestar's test client imports): use the repository root.
+# As a script, Python puts bench/ first on the path, where a benchmark named like a standard
+# library module (queue, which Litestar's test client imports) would stand in for it: use the
+# repository root instead.
 sys.path.remove(str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
