@@ -1,4 +1,3 @@
-# ruff: noqa: E402  (the standard library's queue must be imported first; see below)
 """Response time of the staff work queue (/antrean) against the number of cases in the database.
 
 The tables grow through each size in turn (default 10 000 and 1 000 000 cases) with bulk Core
@@ -22,24 +21,13 @@ table (target: at most 2x for the keyset pages at 1 M / 10 k). Each figure is th
 ``--repeats`` requests after a warm-up. The answers are checked (every page shows rows, a
 tracking search finds exactly its case) and the script exits non-zero if not.
 
-    .venv/bin/python bench/queue.py              # SQLite (+ PostgreSQL if $SOP_TEST_DATABASE_URL)
-    .venv/bin/python bench/queue.py --quick      # 10 k and 100 k cases
-    .venv/bin/python bench/queue.py --sizes 10000,200000 --repeats 10
-    .venv/bin/python bench/queue.py --only postgres --postgres postgresql+psycopg://...
+    .venv/bin/python bench/queue_page.py            # SQLite (+ PostgreSQL: $SOP_TEST_DATABASE_URL)
+    .venv/bin/python bench/queue_page.py --quick    # 10 k and 100 k cases
+    .venv/bin/python bench/queue_page.py --sizes 10000,200000 --repeats 10
+    .venv/bin/python bench/queue_page.py --only postgres --postgres postgresql+psycopg://...
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# This file is named queue.py and its folder comes first on sys.path: load the standard library's
-# ``queue`` (used by Litestar's test client) before anything can find this file under that name.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p not in ("", _HERE)]
-import queue  # noqa: F401
-
-sys.path.insert(0, _HERE)
 
 import argparse
 import logging
@@ -47,11 +35,13 @@ import os
 import platform
 import re
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 

@@ -215,7 +215,7 @@ def queue_page(
     Each phase reads every step of the scope on its own, from the index on the open visits'
     (``step``, ``due_at``, ``case_id``), and merges the sorted results: one query with all steps
     in an OR makes both databases walk the open visits of every step and look each case up
-    (``bench/queue.py``). A case is at one step, so the steps' rows never overlap.
+    (``bench/queue_page.py``). A case is at one step, so the steps' rows never overlap.
 
     Filters narrow each query: ``since``/``until`` bound the submission time (``until``
     excluded), ``search`` is :func:`search_condition`.

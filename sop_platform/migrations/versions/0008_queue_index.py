@@ -7,7 +7,7 @@ Create Date: 2026-12-01 07:20:00
 The work queue reads, per step, the open visits by (due_at, case_id) from a keyset cursor and
 stops when a page is full. With only the due-date index both databases walked every open visit
 of every step in deadline order and looked each case up; at a million cases that cost grew with
-the table (bench/queue.py).
+the table (bench/queue_page.py).
 """
 
 from __future__ import annotations
