@@ -107,8 +107,6 @@ class CaseRow(SQLModel, table=True):
         Index("ix_case_sop", "sop_id", "created_at"),
         # /metrics counts cases by SOP and status at every scrape: from this index alone.
         Index("ix_case_sop_status", "sop_id", "status"),
-        # /metrics counts cases by SOP and status at every scrape: from this index alone.
-        Index("ix_case_sop_status", "sop_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -177,13 +175,6 @@ class StepVisit(SQLModel, table=True):
             postgresql_where=text("left_at IS NULL"),
         ),
         Index("ix_step_visit_case", "case_id", "entered_at"),
-        # /metrics counts the open visits past their deadline: only those rows are in it.
-        Index(
-            "ix_step_visit_open_breached",
-            "case_id",
-            sqlite_where=text("left_at IS NULL AND breached_at IS NOT NULL"),
-            postgresql_where=text("left_at IS NULL AND breached_at IS NOT NULL"),
-        ),
         # /metrics counts the open visits past their deadline: only those rows are in it.
         Index(
             "ix_step_visit_open_breached",
