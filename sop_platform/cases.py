@@ -83,6 +83,26 @@ class Actor:
         return sorted({g.role for g in self.grants if g.region == region})
 
 
+def submission_scope(actor: Actor, sop: Sop) -> tuple[bool, frozenset[str] | None]:
+    """Whether a member of staff may record a case of this SOP, and in which units.
+
+    Staff record a case only for an SOP whose ``submission.by`` is a non-citizen role they hold
+    in the SOP's region (Cirebon: the Call Taker). For a unit-staff role the units of their
+    grants bound where the case may be routed; a grant of the role without a unit (a system
+    submitter such as the demo history) is region-wide, given as ``None``. Citizen SOPs are
+    reported by the citizen (``/lapor``, the API), never in a clerk's name.
+    """
+    role = sop.roles.get(sop.submission.by)
+    if role is None or role.kind is RoleKind.citizen:
+        return False, None
+    grants = [g for g in actor.grants if g.region == sop.region and g.role == sop.submission.by]
+    if not grants:
+        return False, None
+    if role.kind is not RoleKind.unit_staff or any(g.unit is None for g in grants):
+        return True, None
+    return True, frozenset(g.unit for g in grants if g.unit is not None)
+
+
 @dataclass(frozen=True)
 class ReporterInfo:
     name: str | None = None

@@ -41,6 +41,7 @@ from sop_platform.cases import (
     VisitView,
     clean_text,
     filled,
+    submission_scope,
 )
 from sop_platform.db import is_sqlite, transaction
 from sop_platform.deadlines import next_check
@@ -255,9 +256,11 @@ class CaseEngine:
                     + ", ".join(sub.identity_any_of)
                 )
         reporter_role = sop.roles.get(sub.by)
+        units: frozenset[str] | None = None
         if reporter_role is not None and reporter_role.kind is not RoleKind.citizen:
             actor = new.submitted_by
-            if actor is None or sub.by not in actor.roles_anywhere(sop.region):
+            allowed, units = (False, None) if actor is None else submission_scope(actor, sop)
+            if not allowed:
                 title = reporter_role.title or sub.by
                 problems.append(f"laporan SOP ini disampaikan oleh {title}; masuk sebagai {title}")
         fields: dict[str, Any] = {}
@@ -265,6 +268,14 @@ class CaseEngine:
             fields = normalise_fields(sop, {k: v for k, v in new.fields.items() if k in sop.fields})
         except FieldValueError as err:
             problems.append(f"isian '{err.name}' tidak valid: {err.problem}")
+        # Unit staff record cases for their own unit only: a case routed elsewhere would leave
+        # their scope the moment it is made.
+        routed = route(sop, fields)
+        if units is not None and routed not in units:
+            problems.append(
+                f"laporan ini diteruskan ke unit '{routed}', di luar unit Anda "
+                f"({', '.join(sorted(units))})"
+            )
         for name, spec in sop.fields.items():
             if spec.required and name not in fields:
                 problems.append(f"isian '{spec.label or name}' wajib diisi")
