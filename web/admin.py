@@ -22,9 +22,10 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Stream
 
@@ -76,6 +77,10 @@ def _base(web: Web, region: str, tab: str) -> dict[str, Any]:
     }
 
 
+def _active_units(web: Web, actor: Actor, region: str) -> list[Any]:
+    return [u for u in adm.units(web.engine, actor, region) if u.active]
+
+
 def _ok_notice(ok: str, lang: str) -> str | None:
     return i18n.translate("admin.saved", lang) if ok else None
 
@@ -94,6 +99,52 @@ def _guarded(
     except adm.AdminError as err:
         return render(error=_message(err, lang_of(request)), status_code=422)
     return done(result)
+
+
+def _saved(url: str) -> Callable[[Any], Response[Any]]:
+    """After a change that shows nothing new: back to the page, with the saved notice."""
+    return lambda _result: Redirect(url + "?ok=1", status_code=303)
+
+
+def _scope(state: State, actor: Actor, region: str) -> tuple[Web, str, adm.Change]:
+    """The application, the region the actor administers (404 otherwise) and a change in it."""
+    web = web_of(state)
+    region = _region(web, actor, region)
+    return web, region, _change(actor, region, web)
+
+
+def _render(
+    request: Request[Any, Any, Any],
+    web: Web,
+    region: str,
+    tab: str,
+    template: str,
+    values: dict[str, Any],
+    status_code: int = 200,
+    block: str | None = None,
+) -> Response[Any]:
+    context = _base(web, region, tab)
+    context.update(values)
+    return page(request, template, context, block=block, status_code=status_code)
+
+
+def _list_route(path: str, name: str, show: Callable[..., Response[Any]]) -> HTTPRouteHandler:
+    """The GET of an administration page: the page, with the saved notice after ``?ok=1``."""
+
+    async def handler(
+        request: Request[Any, Any, Any],
+        state: State,
+        actor: NamedDependency[Actor],
+        region: FromPath[str],
+        ok: FromQuery[str] = "",
+    ) -> Response[Any]:
+        web = web_of(state)
+        region = _region(web, actor, region)
+        notice = _ok_notice(ok, lang_of(request))
+        return await blocking(show, request, web, actor, region, notice=notice)
+
+    handler.__name__ = handler.__qualname__ = name
+    return get(path, name=name)(handler)
 
 
 # --- entry -----------------------------------------------------------------------------------
@@ -129,32 +180,18 @@ def _users_page(
     status_code: int = 200,
     notice: str | None = None,
 ) -> Response[Any]:
-    context = _base(web, region, "users")
-    context.update(
-        {
-            "users": adm.users(web.engine, actor, region),
-            "roles": list(adm.role_choices(web.registry, region).values()),
-            "units": [u for u in adm.units(web.engine, actor, region) if u.active],
-            "values": values or {},
-            "error": error,
-            "notice": notice,
-        }
-    )
-    return page(request, "admin_pengguna.html", context, status_code=status_code)
+    values_ = {
+        "users": adm.users(web.engine, actor, region),
+        "roles": list(adm.role_choices(web.registry, region).values()),
+        "units": _active_units(web, actor, region),
+        "values": values or {},
+        "error": error,
+        "notice": notice,
+    }
+    return _render(request, web, region, "users", "admin_pengguna.html", values_, status_code)
 
 
-@get("/admin/{region:str}/pengguna", name="admin_users")
-async def admin_users(
-    request: Request[Any, Any, Any],
-    state: State,
-    actor: NamedDependency[Actor],
-    region: FromPath[str],
-    ok: FromQuery[str] = "",
-) -> Response[Any]:
-    web = web_of(state)
-    region = _region(web, actor, region)
-    notice = _ok_notice(ok, lang_of(request))
-    return await blocking(_users_page, request, web, actor, region, notice=notice)
+admin_users = _list_route("/admin/{region:str}/pengguna", "admin_users", _users_page)
 
 
 @post("/admin/{region:str}/pengguna", name="admin_user_create")
@@ -165,9 +202,7 @@ async def admin_user_create(
     region: FromPath[str],
     data: Annotated[dict[str, Any], FORM],
 ) -> Response[Any]:
-    web = web_of(state)
-    region = _region(web, actor, region)
-    change = _change(actor, region, web)
+    web, region, change = _scope(state, actor, region)
     return await blocking(_user_create, request, web, actor, change, data)
 
 
@@ -231,23 +266,18 @@ def _user_page(
         found = adm.user(web.engine, actor, region, user_id)
     except adm.NotInRegion:
         raise NotFoundException() from None
-    context = _base(web, region, "users")
-    context.update(
-        {
-            "user": found,
-            "roles": list(adm.role_choices(web.registry, region).values()),
-            "role_titles": {
-                r.role: r.title for r in adm.role_choices(web.registry, region).values()
-            },
-            "units": [u for u in adm.units(web.engine, actor, region) if u.active],
-            "unit_names": {u.key: u.name for u in adm.units(web.engine, actor, region)},
-            "error": error,
-            "notice": notice,
-            "new_password": new_password,
-            "is_self": user_id == actor.user_id,
-        }
-    )
-    return page(request, "admin_pengguna_detail.html", context, status_code=status_code)
+    values = {
+        "user": found,
+        "roles": list(adm.role_choices(web.registry, region).values()),
+        "role_titles": {r.role: r.title for r in adm.role_choices(web.registry, region).values()},
+        "units": _active_units(web, actor, region),
+        "unit_names": {u.key: u.name for u in adm.units(web.engine, actor, region)},
+        "error": error,
+        "notice": notice,
+        "new_password": new_password,
+        "is_self": user_id == actor.user_id,
+    }
+    return _render(request, web, region, "users", "admin_pengguna_detail.html", values, status_code)
 
 
 @get("/admin/{region:str}/pengguna/{user_id:int}", name="admin_user")
@@ -276,11 +306,9 @@ async def admin_user_change(
     data: Annotated[dict[str, Any], FORM],
 ) -> Response[Any]:
     """``status`` (aktif=1/0), ``sandi`` (reset), ``peran`` (grant), ``cabut`` (revoke)."""
-    web = web_of(state)
-    region = _region(web, actor, region)
+    web, region, change = _scope(state, actor, region)
     if what not in ("status", "sandi", "peran", "cabut"):
         raise NotFoundException()
-    change = _change(actor, region, web)
     return await blocking(_user_change, request, web, actor, change, user_id, what, data)
 
 
@@ -294,13 +322,10 @@ def _user_change(
     data: dict[str, Any],
 ) -> Response[Any]:
     lang = lang_of(request)
-    back = f"/admin/{change.region}/pengguna/{user_id}"
+    saved = _saved(f"/admin/{change.region}/pengguna/{user_id}")
 
     def render(**kw: Any) -> Response[Any]:
         return _user_page(request, web, actor, change.region, user_id, **kw)
-
-    def saved(_result: Any) -> Response[Any]:
-        return Redirect(back + "?ok=1", status_code=303)
 
     role, unit = _text(data, "role"), _text(data, "unit") or None
     if what == "status":
@@ -345,25 +370,11 @@ def _units_page(
     notice: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    context = _base(web, region, "units")
-    context.update(
-        {"units": adm.units(web.engine, actor, region), "error": error, "notice": notice}
-    )
-    return page(request, "admin_unit.html", context, status_code=status_code)
+    values = {"units": adm.units(web.engine, actor, region), "error": error, "notice": notice}
+    return _render(request, web, region, "units", "admin_unit.html", values, status_code)
 
 
-@get("/admin/{region:str}/unit", name="admin_units")
-async def admin_units(
-    request: Request[Any, Any, Any],
-    state: State,
-    actor: NamedDependency[Actor],
-    region: FromPath[str],
-    ok: FromQuery[str] = "",
-) -> Response[Any]:
-    web = web_of(state)
-    region = _region(web, actor, region)
-    notice = _ok_notice(ok, lang_of(request))
-    return await blocking(_units_page, request, web, actor, region, notice=notice)
+admin_units = _list_route("/admin/{region:str}/unit", "admin_units", _units_page)
 
 
 @post("/admin/{region:str}/unit/{key:str}/{what:str}", name="admin_unit_change")
@@ -377,18 +388,14 @@ async def admin_unit_change(
     data: Annotated[dict[str, Any], FORM],
 ) -> Response[Any]:
     """``status`` (aktif=1/0) or ``kontak`` (email, phone)."""
-    web = web_of(state)
-    region = _region(web, actor, region)
+    web, region, change = _scope(state, actor, region)
     if what not in ("status", "kontak"):
         raise NotFoundException()
-    change = _change(actor, region, web)
+    saved = _saved(f"/admin/{region}/unit")
 
     def run() -> Response[Any]:
         def render(**kw: Any) -> Response[Any]:
             return _units_page(request, web, actor, region, **kw)
-
-        def saved(_result: Any) -> Response[Any]:
-            return Redirect(f"/admin/{region}/unit?ok=1", status_code=303)
 
         if what == "status":
             active = _text(data, "aktif") == "1"
@@ -447,23 +454,11 @@ def _sops_page(
         )
         for row in rows
     ]
-    context = _base(web, region, "sops")
-    context.update({"versions": items, "error": error, "notice": notice})
-    return page(request, "admin_sop.html", context, status_code=status_code)
+    values = {"versions": items, "error": error, "notice": notice}
+    return _render(request, web, region, "sops", "admin_sop.html", values, status_code)
 
 
-@get("/admin/{region:str}/sop", name="admin_sops")
-async def admin_sops(
-    request: Request[Any, Any, Any],
-    state: State,
-    actor: NamedDependency[Actor],
-    region: FromPath[str],
-    ok: FromQuery[str] = "",
-) -> Response[Any]:
-    web = web_of(state)
-    region = _region(web, actor, region)
-    notice = _ok_notice(ok, lang_of(request))
-    return await blocking(_sops_page, request, web, actor, region, notice=notice)
+admin_sops = _list_route("/admin/{region:str}/sop", "admin_sops", _sops_page)
 
 
 @post("/admin/{region:str}/sop/{sop_id:str}/{version:str}", name="admin_sop_change")
@@ -477,9 +472,7 @@ async def admin_sop_change(
     data: Annotated[dict[str, Any], FORM],
 ) -> Response[Any]:
     """``terbit=1`` publishes the version again, ``terbit=0`` withdraws it from new cases."""
-    web = web_of(state)
-    region = _region(web, actor, region)
-    change = _change(actor, region, web)
+    web, region, change = _scope(state, actor, region)
     published = _text(data, "terbit") == "1"
 
     def run() -> Response[Any]:
@@ -487,7 +480,7 @@ async def admin_sop_change(
             request,
             lambda **kw: _sops_page(request, web, actor, region, **kw),
             lambda: adm.set_published(web.engine, web.registry, change, sop_id, version, published),
-            lambda _r: Redirect(f"/admin/{region}/sop?ok=1", status_code=303),
+            _saved(f"/admin/{region}/sop"),
         )
 
     return await blocking(run)
@@ -536,33 +529,19 @@ def _keys_page(
         for k in adm.api_keys(web.engine, actor, region)
     ]
     roles = [r for r in adm.role_choices(web.registry, region).values() if r.kind is not None]
-    context = _base(web, region, "apikeys")
-    context.update(
-        {
-            "keys": items,
-            "roles": roles,
-            "units": [u for u in adm.units(web.engine, actor, region) if u.active],
-            "values": values or {},
-            "error": error,
-            "notice": notice,
-            "new_key": new_key,
-        }
-    )
-    return page(request, "admin_kunci.html", context, status_code=status_code)
+    values_ = {
+        "keys": items,
+        "roles": roles,
+        "units": _active_units(web, actor, region),
+        "values": values or {},
+        "error": error,
+        "notice": notice,
+        "new_key": new_key,
+    }
+    return _render(request, web, region, "apikeys", "admin_kunci.html", values_, status_code)
 
 
-@get("/admin/{region:str}/kunci-api", name="admin_keys")
-async def admin_keys(
-    request: Request[Any, Any, Any],
-    state: State,
-    actor: NamedDependency[Actor],
-    region: FromPath[str],
-    ok: FromQuery[str] = "",
-) -> Response[Any]:
-    web = web_of(state)
-    region = _region(web, actor, region)
-    notice = _ok_notice(ok, lang_of(request))
-    return await blocking(_keys_page, request, web, actor, region, notice=notice)
+admin_keys = _list_route("/admin/{region:str}/kunci-api", "admin_keys", _keys_page)
 
 
 @post("/admin/{region:str}/kunci-api", name="admin_key_create")
@@ -572,9 +551,7 @@ async def admin_key_create(
     actor: NamedDependency[Actor],
     region: FromPath[str],
 ) -> Response[Any]:
-    web = web_of(state)
-    region = _region(web, actor, region)
-    change = _change(actor, region, web)
+    web, region, change = _scope(state, actor, region)
     form = await request.form()
     name = str(form.get("name") or "").strip()
     roles = [str(r) for r in form.getall("roles")] if "roles" in form else []
@@ -607,16 +584,14 @@ async def admin_key_revoke(
     region: FromPath[str],
     prefix: FromPath[str],
 ) -> Response[Any]:
-    web = web_of(state)
-    region = _region(web, actor, region)
-    change = _change(actor, region, web)
+    web, region, change = _scope(state, actor, region)
 
     def run() -> Response[Any]:
         return _guarded(
             request,
             lambda **kw: _keys_page(request, web, actor, region, **kw),
             lambda: adm.revoke_api_key(web.engine, change, prefix),
-            lambda _r: Redirect(f"/admin/{region}/kunci-api?ok=1", status_code=303),
+            _saved(f"/admin/{region}/kunci-api"),
         )
 
     return await blocking(run)
@@ -702,62 +677,58 @@ def _audit_page(
         for e in result.rows
     ]
     query = {k: v for k, v in params.items() if v}
-    context = _base(web, region, "audit")
-    context.update(
-        {
-            "items": items,
-            "params": {
-                k: params.get(k, "") for k in ("aksi", "pelaku", "sasaran", "dari", "sampai")
-            },
-            "actions": ACTIONS,
-            "next_url": f"/admin/{region}/audit?" + urlencode({**query, "after": result.next_after})
-            if result.next_after
-            else None,
-            "first_url": f"/admin/{region}/audit?" + urlencode(query) if after else None,
-            "csv_url": f"/admin/{region}/audit.csv" + (f"?{urlencode(query)}" if query else ""),
-        }
-    )
-    return page(request, "admin_audit.html", context, block="audit_list")
+    values = {
+        "items": items,
+        "params": {k: params.get(k, "") for k in ("aksi", "pelaku", "sasaran", "dari", "sampai")},
+        "actions": ACTIONS,
+        "next_url": f"/admin/{region}/audit?" + urlencode({**query, "after": result.next_after})
+        if result.next_after
+        else None,
+        "first_url": f"/admin/{region}/audit?" + urlencode(query) if after else None,
+        "csv_url": f"/admin/{region}/audit.csv" + (f"?{urlencode(query)}" if query else ""),
+    }
+    return _render(request, web, region, "audit", "admin_audit.html", values, block="audit_list")
 
 
-def _params(**values: str | None) -> dict[str, str]:
+def _audit_params(
+    aksi: FromQuery[str | None] = None,
+    pelaku: FromQuery[str | None] = None,
+    sasaran: FromQuery[str | None] = None,
+    dari: FromQuery[str | None] = None,
+    sampai: FromQuery[str | None] = None,
+) -> dict[str, str]:
+    """The audit log's filters from the query, shared by the page and its CSV export."""
+    values = {"aksi": aksi, "pelaku": pelaku, "sasaran": sasaran, "dari": dari, "sampai": sampai}
     return {k: (v or "").strip()[:100] for k, v in values.items()}
 
 
-@get("/admin/{region:str}/audit", name="admin_audit")
+AUDIT_PARAMS = {"params": Provide(_audit_params, sync_to_thread=False)}
+
+
+@get("/admin/{region:str}/audit", name="admin_audit", dependencies=AUDIT_PARAMS)
 async def admin_audit(
     request: Request[Any, Any, Any],
     state: State,
     actor: NamedDependency[Actor],
     region: FromPath[str],
-    aksi: FromQuery[str | None] = None,
-    pelaku: FromQuery[str | None] = None,
-    sasaran: FromQuery[str | None] = None,
-    dari: FromQuery[str | None] = None,
-    sampai: FromQuery[str | None] = None,
+    params: NamedDependency[dict[str, str]],
     after: FromQuery[str | None] = None,
 ) -> Response[Any]:
     web = web_of(state)
     region = _region(web, actor, region)
-    params = _params(aksi=aksi, pelaku=pelaku, sasaran=sasaran, dari=dari, sampai=sampai)
     cursor = int(after) if after and after.isdigit() else None
     return await blocking(_audit_page, request, web, actor, region, params, cursor)
 
 
-@get("/admin/{region:str}/audit.csv", name="admin_audit_csv")
+@get("/admin/{region:str}/audit.csv", name="admin_audit_csv", dependencies=AUDIT_PARAMS)
 async def admin_audit_csv(
     state: State,
     actor: NamedDependency[Actor],
     region: FromPath[str],
-    aksi: FromQuery[str | None] = None,
-    pelaku: FromQuery[str | None] = None,
-    sasaran: FromQuery[str | None] = None,
-    dari: FromQuery[str | None] = None,
-    sampai: FromQuery[str | None] = None,
+    params: NamedDependency[dict[str, str]],
 ) -> Stream:
     web = web_of(state)
     region = _region(web, actor, region)
-    params = _params(aksi=aksi, pelaku=pelaku, sasaran=sasaran, dari=dari, sampai=sampai)
     filters = _filters(web, region, params)
     chunks = iter(adm.audit_csv(web.engine, actor, region, filters))
 
