@@ -41,7 +41,18 @@ from sop_platform.engine import CaseEngine
 from sop_platform.feedback import Feedback
 from sop_platform.registry import Registry
 from sop_platform.timekeeping import Clock
-from web import admin, auth, citizen, i18n, observability, privacy, reports, sop_pages, staff
+from web import (
+    admin,
+    auth,
+    citizen,
+    i18n,
+    observability,
+    privacy,
+    reports,
+    sop_pages,
+    staff,
+    staff_submit,
+)
 from web.api import openapi_config as api_openapi_config
 from web.api import router as api_router
 from web.api import status_response as api_status_response
@@ -274,6 +285,7 @@ def create_app(
             *auth.ROUTES,
             *admin.ROUTES,
             *privacy.ROUTES,
+            *staff_submit.ROUTES,
             *staff.ROUTES,
             *sop_pages.ROUTES,
             *reports.ROUTES,

@@ -57,11 +57,11 @@ from sop_platform.cases import (
 from sop_platform.feedback import RATABLE_STATUSES, Rating
 from web import i18n
 from web.context import Web, blocking, is_htmx, lang_of, page, web_of
+from web.forms import ENTRY_PREFIX, FormInput, field_inputs, submission_fields
 from web.staff import action_forms, field_label, role_title, show_value, step_title, unit_name
 
 log = logging.getLogger("web")
 
-ENTRY_PREFIX = "f_"
 PHOTO_FIELD = "foto"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 TRACKING_RE = re.compile(r"^[A-Z0-9-]{4,40}$")
@@ -121,17 +121,6 @@ def citizen_sop(web: Web, sop_id: str) -> Sop:
     raise NotFoundException()
 
 
-def submission_fields(sop: Sop) -> list[str]:
-    """The SOP's fields a reporter fills: those no action asks staff for."""
-    by_actions = {
-        name
-        for step in sop.steps.values()
-        for action in step.actions.values()
-        for name in (*action.requires, *action.accepts)
-    }
-    return [name for name in sop.fields if name not in by_actions]
-
-
 def question_field(sop: Sop) -> tuple[str, tuple[str, ...]] | None:
     """The reporter's choice field that makes a report a question or suggestion, and which of
     those it offers (JSS Lampiran II: ``jenis: [pengaduan, pertanyaan, saran]``)."""
@@ -173,39 +162,6 @@ def web_channel(sop: Sop) -> str:
         if "web" in name:
             return name
     return channels[0] if channels else "web"
-
-
-@dataclass(frozen=True)
-class FormInput:
-    name: str
-    label: str
-    kind: str  # select, textarea, input
-    input_type: str
-    options: tuple[tuple[str, str], ...]
-    required: bool
-    value: str
-
-
-def _field_inputs(sop: Sop, values: dict[str, str], lang: str) -> list[FormInput]:
-    out = []
-    for name in submission_fields(sop):
-        spec = sop.fields[name]
-        label = field_label(sop, name)
-        value = values.get(ENTRY_PREFIX + name, "")
-        key = ENTRY_PREFIX + name
-        if spec.type is FieldType.choice:
-            options = tuple((str(o), str(o)) for o in spec.options)
-            out.append(FormInput(key, label, "select", "", options, spec.required, value))
-        elif spec.type is FieldType.boolean:
-            yes, no = i18n.translate("common.yes", lang), i18n.translate("common.no", lang)
-            options = (("ya", yes), ("tidak", no))
-            out.append(FormInput(key, label, "select", "", options, spec.required, value))
-        elif spec.type in (FieldType.number, FieldType.date):
-            kind = "number" if spec.type is FieldType.number else "date"
-            out.append(FormInput(key, label, "input", kind, (), spec.required, value))
-        else:
-            out.append(FormInput(key, label, "input", "text", (), spec.required, value))
-    return out
 
 
 def _identity_inputs(sop: Sop, values: dict[str, str], lang: str) -> list[FormInput]:
@@ -261,7 +217,7 @@ def form_context(
         "region_name": web.registry.region(sop.region).name,
         "token": token or secrets.token_urlsafe(24),
         "text": values.get("isi", ""),
-        "inputs": _field_inputs(sop, values, lang),
+        "inputs": field_inputs(sop, values, lang),
         "identity": _identity_inputs(sop, identity, lang),
         "identity_any_of": _identity_names(sop, lang),
         "anonymous": values.get("anonim") == "1",

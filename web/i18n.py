@@ -75,6 +75,23 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Your session has ended. Please sign in again.",
     ),
     "logout.done": ("Anda sudah keluar.", "You have signed out."),
+    # Staff recording a new case (/kasus/baru); the reporter's rating on the case page.
+    "record.link": ("Catat laporan baru", "Record a new report"),
+    "record.title": ("Catat laporan baru", "Record a new report"),
+    "record.lead": (
+        "Laporan yang menurut SOP disampaikan oleh petugas, dicatat atas nama Anda.",
+        "Reports that the SOP has a member of staff submit, recorded in your name.",
+    ),
+    "record.sop": ("SOP", "SOP"),
+    "record.choose": ("Pilih SOP", "Choose SOP"),
+    "record.channel": ("Kanal", "Channel"),
+    "record.text": ("Isi laporan", "Report text"),
+    "record.reporter": (
+        "Pelapor: Anda sendiri (akun yang sedang masuk).",
+        "Reporter: you (the signed-in account).",
+    ),
+    "record.submit": ("Catat laporan", "Record report"),
+    "case.rating": ("Penilaian pelapor", "Reporter's rating"),
     # queue
     "queue.title": ("Antrean kerja", "Work queue (antrean)"),
     "queue.lead": (

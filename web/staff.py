@@ -38,6 +38,7 @@ from sop_platform.cases import (
     NotFound,
     Offer,
     VisitView,
+    submission_scope,
 )
 from sop_platform.personal_data import may_see_reporter
 from web import i18n
@@ -247,6 +248,7 @@ def _queue(
         "chosen": {k: filters.get(k, "") for k in QUEUE_FILTERS},
         "filter_error": filter_error,
         "has_roles": not scope.empty,
+        "may_record": bool(recordable_sops(web, actor)),
         "escalations": escalation_items(web, db, actor, now, lang, limit=10),
         "self_url": _queue_url(filters, after if cursor else None),
         "next_url": _queue_url(filters, result.next_cursor.encode())
@@ -316,6 +318,22 @@ def escalation_items(
 
 
 # --- the case page ---------------------------------------------------------------------------
+
+
+def recordable_sops(web: Web, actor: Actor) -> list[Sop]:
+    """The newest published version of every SOP this user may record a new case of
+    (``/kasus/baru``, :mod:`web.staff_submit`); the engine checks the same scope on submit."""
+    out = []
+    for sop_id in sorted(web.registry.catalog.latest()):
+        try:
+            sop = web.registry.latest(sop_id).sop
+        except KeyError:
+            continue  # in the files but not published
+        allowed, units = submission_scope(actor, sop)
+        # Unit staff are offered an SOP only if its routing can bring a case to their unit.
+        if allowed and (units is None or any(rule.unit in units for rule in sop.routing)):
+            out.append(sop)
+    return out
 
 
 def case_for(web: Web, case_id: int, actor: Actor) -> tuple[CaseView, Sop, list[str]]:
@@ -547,6 +565,15 @@ def case_context(
             reporter = {k: v for k, v in reporter.items() if v}
     channel = region.channels.get(view.channel)
     offers = web.cases.available_actions(view.id, actor)
+    found_rating = web.feedback.rating(view.id)
+    rating = None
+    if found_rating is not None:
+        rating = {
+            "score": found_rating.score,
+            "word": i18n.translate(f"rating.word.{found_rating.score}", lang),
+            "comment": found_rating.comment or "",
+            "at": web.registry.local_text(found_rating.created_at, view.region),
+        }
     return {
         "case": view,
         "sop": sop,
@@ -564,6 +591,7 @@ def case_context(
             (field_label(sop, name), show_value(value, lang)) for name, value in view.fields.items()
         ],
         "reporter": reporter,
+        "rating": rating,
         "forms": action_forms(web, view, sop, offers, lang, error, values),
         "events": event_items(web, view, sop, lang),
         "visits": visit_items(web, view, sop, now),
