@@ -63,6 +63,11 @@ KEY_OR_SESSION: list[SecurityRequirement] = [{"apiKey": []}, {"session": []}]
 ANYONE: list[SecurityRequirement] = [{"apiKey": []}, {"session": []}, {}]
 
 IDENT_PATH = PathParameter(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_-]*$")
+# A case id in a path: positive and within the database's integer column.
+CaseId = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
+# What every route of a group declares for the OpenAPI document: its tag and who may call it.
+CATALOG_ROUTE: dict[str, Any] = {"tags": ["catalog"], "security": ANYONE}
+CASES_ROUTE: dict[str, Any] = {"tags": ["cases"], "security": KEY_OR_SESSION}
 IDEMPOTENCY_KEY = HeaderParameter(
     name="Idempotency-Key",
     required=False,
@@ -141,8 +146,7 @@ async def regions(state: State) -> list[RegionOut]:
     "/regions/{region_id:str}/units",
     summary="Units of a region",
     responses=responses(400, 404),
-    tags=["catalog"],
-    security=ANYONE,
+    **CATALOG_ROUTE,
 )
 async def units(state: State, region_id: Annotated[str, IDENT_PATH]) -> list[UnitOut]:
     web = web_of(state)
@@ -155,8 +159,7 @@ async def units(state: State, region_id: Annotated[str, IDENT_PATH]) -> list[Uni
     "/sops",
     summary="Published SOPs (newest version of each)",
     responses=responses(400, 404),
-    tags=["catalog"],
-    security=ANYONE,
+    **CATALOG_ROUTE,
 )
 async def sops(
     state: State,
@@ -175,8 +178,7 @@ async def sops(
     "/sops/{sop_id:str}",
     summary="One SOP: its fields, channels and steps",
     responses=responses(400, 404),
-    tags=["catalog"],
-    security=ANYONE,
+    **CATALOG_ROUTE,
 )
 async def sop_detail(state: State, sop_id: Annotated[str, IDENT_PATH]) -> SopOut:
     web = web_of(state)
@@ -288,13 +290,12 @@ def open_visit(web: Web, case_id: int) -> tuple[datetime | None, bool]:
     "/cases/{case_id:int}",
     summary="A case",
     responses=responses(400, 401, 404),
-    tags=["cases"],
-    security=KEY_OR_SESSION,
+    **CASES_ROUTE,
 )
 async def read_case(
     state: State,
     caller: NamedDependency[Caller],
-    case_id: Annotated[int, PathParameter(ge=1, le=2_147_483_647)],
+    case_id: CaseId,
 ) -> CaseOut:
     web = web_of(state)
 
@@ -309,13 +310,12 @@ async def read_case(
     "/cases/{case_id:int}/history",
     summary="A case's events and step visits",
     responses=responses(400, 401, 404),
-    tags=["cases"],
-    security=KEY_OR_SESSION,
+    **CASES_ROUTE,
 )
 async def case_history(
     state: State,
     caller: NamedDependency[Caller],
-    case_id: Annotated[int, PathParameter(ge=1, le=2_147_483_647)],
+    case_id: CaseId,
 ) -> HistoryOut:
     web = web_of(state)
 
@@ -421,8 +421,7 @@ def _moment(name: str, text: str | None) -> datetime | None:
     "/cases",
     summary="Cases the caller may see, newest first, in pages",
     responses=responses(400, 401),
-    tags=["cases"],
-    security=KEY_OR_SESSION,
+    **CASES_ROUTE,
 )
 async def list_cases(
     state: State,
@@ -510,13 +509,12 @@ async def list_cases(
     "/cases/{case_id:int}/actions",
     summary="The actions the caller may take now",
     responses=responses(400, 401, 404),
-    tags=["cases"],
-    security=KEY_OR_SESSION,
+    **CASES_ROUTE,
 )
 async def offers(
     state: State,
     caller: NamedDependency[Caller],
-    case_id: Annotated[int, PathParameter(ge=1, le=2_147_483_647)],
+    case_id: CaseId,
 ) -> list[OfferOut]:
     web = web_of(state)
 
@@ -546,14 +544,13 @@ async def offers(
     "/cases/{case_id:int}/actions",
     summary="Take an action on a case",
     responses=responses(400, 401, 403, 404, 409, 413, 422),
-    tags=["cases"],
-    security=KEY_OR_SESSION,
+    **CASES_ROUTE,
     status_code=200,
 )
 async def act(
     state: State,
     caller: NamedDependency[Caller],
-    case_id: Annotated[int, PathParameter(ge=1, le=2_147_483_647)],
+    case_id: CaseId,
     data: JSONBody[ActionIn],
 ) -> CaseOut:
     web = web_of(state)
