@@ -45,9 +45,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from databases import postgres_database, sqlite_database  # bench/databases.py
+from databases import fill_rows, postgres_database, sqlite_database  # bench/databases.py
 from litestar.testing import TestClient
-from sqlalchemy import Engine, and_, event, func, insert, select, text
+from sqlalchemy import Engine, and_, event, func, select
 from sqlmodel import Session
 
 from rules.loader import load_catalog
@@ -66,7 +66,6 @@ SOP_ID = "upik-pengaduan"
 REGION = "yogyakarta"
 UNITS = ("dpupkp", "dlh", "dinkes", "dukcapil", "dpmpp", "diskominfosandi")
 CHANNELS = ("jss", "web", "telepon")
-CHUNK = 20_000
 TARGET_RATIO = 2.0
 USER = "bench.admin_opd"
 PASSWORD = "bench-password-2025"
@@ -172,33 +171,10 @@ class Filler:
 
     def grow_to(self, size: int) -> float:
         started = time.perf_counter()
-        total = size - self.filled
-        while self.filled < size:
-            last = min(size, self.filled + CHUNK)
-            cases, visits = self._rows(self.filled + 1, last)
+        fill_rows(self.engine, self.filled, size, self._rows, "cases")
+        self.filled = size
+        if is_sqlite(self.engine):
             with self.engine.begin() as conn:
-                conn.execute(insert(case_t), cases)
-                conn.execute(insert(visit_t), visits)
-            done = last - (size - total)
-            self.filled = last
-            elapsed = time.perf_counter() - started
-            print(
-                f"\r  filling to {size:,} cases: {done:,}/{total:,} "
-                f"({elapsed:.0f} s, {done / elapsed:,.0f} rows/s)",
-                end="",
-                flush=True,
-            )
-        print()
-        with self.engine.begin() as conn:
-            if not is_sqlite(self.engine):
-                for table in ("case", "step_visit"):
-                    conn.execute(
-                        text(
-                            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                            f'(SELECT max(id) FROM "{table}"))'
-                        )
-                    )
-            if is_sqlite(self.engine):
                 conn.exec_driver_sql("ANALYZE")
         # Settle the writes before anything is timed: the first requests after a fill of a
         # million rows otherwise compete with the WAL checkpoint (SQLite) or autovacuum

@@ -41,8 +41,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from databases import postgres_database, sqlite_database  # bench/databases.py
-from sqlalchemy import Engine, event, func, insert, select, text, update
+from databases import fill_rows, postgres_database, sqlite_database  # bench/databases.py
+from sqlalchemy import Engine, event, func, select, update
 
 from rules.loader import load_catalog
 from sop_platform.db import is_sqlite
@@ -57,7 +57,6 @@ SOP_ID = "bench-sapu"
 REGION = "benchkota"
 TARGET_RATIO = 2.0
 TARGET_LATENCY_S = 2.0
-CHUNK = 20_000
 
 REGION_YAML = """\
 region: benchkota
@@ -179,32 +178,8 @@ class Filler:
     def grow_to(self, size: int) -> float:
         """Insert visits up to ``size`` in chunks (executemany); return the seconds it took."""
         started = time.perf_counter()
-        total = size - self.filled
-        while self.filled < size:
-            last = min(size, self.filled + CHUNK)
-            cases, visits = self._rows(self.filled + 1, last)
-            with self.engine.begin() as conn:
-                conn.execute(insert(case_t), cases)
-                conn.execute(insert(visit_t), visits)
-            done = last - (size - total)
-            self.filled = last
-            elapsed = time.perf_counter() - started
-            print(
-                f"\r  filling to {size:,} open visits: {done:,}/{total:,} rows "
-                f"({elapsed:.0f} s, {done / elapsed:,.0f} rows/s)",
-                end="",
-                flush=True,
-            )
-        print()
-        with self.engine.begin() as conn:
-            if not is_sqlite(self.engine):  # explicit ids: move the sequences past them
-                for table in ("case", "step_visit"):
-                    conn.execute(
-                        text(
-                            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                            f'(SELECT max(id) FROM "{table}"))'
-                        )
-                    )
+        fill_rows(self.engine, self.filled, size, self._rows, "open visits", unit=" rows")
+        self.filled = size
         analysed = time.perf_counter()
         with self.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
