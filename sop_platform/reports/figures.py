@@ -78,6 +78,38 @@ def _nearest_rank(value: Any, rn: Any, n: Any, numerator: int, denominator: int)
     return func.min(case((rn >= rank, value)))
 
 
+def _ranked(source: Any, key: str, name: str) -> Any:
+    """The measured rows of ``source`` numbered by time taken within their ``key`` group (rn),
+    beside the group's size (n): what ``_nearest_rank`` reads."""
+    group, minutes = source.c[key], source.c.elapsed_minutes
+    return (
+        select(
+            group,
+            minutes.label("e"),
+            func.row_number().over(partition_by=group, order_by=minutes).label("rn"),
+            func.count().over(partition_by=group).label("n"),
+        )
+        .where(minutes.is_not(None))
+        .cte(name)
+    )
+
+
+def _count_and_first(
+    conn: Connection,
+    joined: Any,
+    where: tuple[Any, ...],
+    columns: Sequence[Any],
+    order_by: Sequence[Any],
+    limit: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many rows ``joined`` has under ``where``, and the first ``limit`` of them."""
+    total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+    rows = conn.execute(
+        select(*columns).select_from(joined).where(*where).order_by(*order_by).limit(limit)
+    ).mappings()
+    return int(total), [dict(r) for r in rows]
+
+
 def step_figures_statement(scope: Scope) -> Select[Any]:
     """Per step: visits, open, met, breached, measured, paused, median and p90 time taken."""
     visits = (
@@ -100,18 +132,7 @@ def step_figures_statement(scope: Scope) -> Select[Any]:
         .group_by(visits.c.step)
         .cte("counts")
     )
-    ranked = (
-        select(
-            visits.c.step,
-            visits.c.elapsed_minutes.label("e"),
-            func.row_number()
-            .over(partition_by=visits.c.step, order_by=visits.c.elapsed_minutes)
-            .label("rn"),
-            func.count().over(partition_by=visits.c.step).label("n"),
-        )
-        .where(visits.c.elapsed_minutes.is_not(None))
-        .cte("ranked")
-    )
+    ranked = _ranked(visits, "step", "ranked")
     pct = (
         select(
             ranked.c.step,
@@ -171,22 +192,15 @@ def pauses(conn: Connection, scope: Scope) -> tuple[int, list[dict[str, Any]]]:
     """The pauses of the period's visits (how many, and the first ``PAUSES_LISTED``)."""
     where = (*case_conditions(scope),)
     joined = P.join(V, V.c.id == P.c.visit_id).join(C, C.c.id == V.c.case_id)
-    total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
-    rows = conn.execute(
-        select(
-            C.c.tracking_number,
-            V.c.step,
-            P.c.reason,
-            P.c.paused_at,
-            P.c.resumed_at,
-            P.c.shifted_minutes,
-        )
-        .select_from(joined)
-        .where(*where)
-        .order_by(P.c.paused_at, P.c.id)
-        .limit(PAUSES_LISTED)
-    ).mappings()
-    return int(total), [dict(r) for r in rows]
+    columns = (
+        C.c.tracking_number,
+        V.c.step,
+        P.c.reason,
+        P.c.paused_at,
+        P.c.resumed_at,
+        P.c.shifted_minutes,
+    )
+    return _count_and_first(conn, joined, where, columns, (P.c.paused_at, P.c.id), PAUSES_LISTED)
 
 
 def whole_case(conn: Connection, scope: Scope, total_minutes: float | None) -> dict[str, Any]:
@@ -247,24 +261,17 @@ def open_late(conn: Connection, scope: Scope, now: datetime) -> tuple[int, list[
         V.c.due_at < now,
     )
     joined = V.join(C, C.c.id == V.c.case_id)
-    total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
-    rows = conn.execute(
-        select(
-            C.c.tracking_number,
-            V.c.step,
-            V.c.unit_key,
-            V.c.entered_at,
-            V.c.due_at,
-            V.c.clock,
-            V.c.paused_at,
-            V.c.escalation_level,
-        )
-        .select_from(joined)
-        .where(*where)
-        .order_by(V.c.due_at, V.c.id)
-        .limit(LATE_LISTED)
-    ).mappings()
-    return int(total), [dict(r) for r in rows]
+    columns = (
+        C.c.tracking_number,
+        V.c.step,
+        V.c.unit_key,
+        V.c.entered_at,
+        V.c.due_at,
+        V.c.clock,
+        V.c.paused_at,
+        V.c.escalation_level,
+    )
+    return _count_and_first(conn, joined, where, columns, (V.c.due_at, V.c.id), LATE_LISTED)
 
 
 def _bucket(column: Any, bounds: Sequence[datetime]) -> Any:
@@ -344,18 +351,7 @@ def unit_month(conn: Connection, scope: Scope, first: date, last: date) -> list[
         .group_by(base.c.unit)
         .cte("unit_counts")
     )
-    ranked = (
-        select(
-            base.c.unit,
-            base.c.elapsed_minutes.label("e"),
-            func.row_number()
-            .over(partition_by=base.c.unit, order_by=base.c.elapsed_minutes)
-            .label("rn"),
-            func.count().over(partition_by=base.c.unit).label("n"),
-        )
-        .where(base.c.elapsed_minutes.is_not(None))
-        .cte("unit_ranked")
-    )
+    ranked = _ranked(base, "unit", "unit_ranked")
     pct = (
         select(
             ranked.c.unit,
