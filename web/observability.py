@@ -21,6 +21,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response, get
@@ -170,44 +171,55 @@ class DatabaseFigures(Collector):
 
     def collect(self) -> list[Metric]:
         figures = telemetry.figures(self.engine)
-        cases = GaugeMetricFamily("sop_cases", "Cases by SOP and status.", labels=["sop", "status"])
-        for (sop, status), count in sorted(figures.cases.items()):
-            cases.add_metric([sop, status], count)
-        breaches = GaugeMetricFamily(
+        cases = _labelled("sop_cases", "Cases by SOP and status.", ["sop", "status"], figures.cases)
+        breaches = _labelled(
             "sop_open_breaches",
             "Open step visits past their deadline, by SOP.",
-            labels=["sop"],
+            ["sop"],
+            figures.open_breaches,
         )
-        for sop, count in sorted(figures.open_breaches.items()):
-            breaches.add_metric([sop], count)
         lag = GaugeMetricFamily(
             "sop_sweeper_lag_seconds",
             "How long the oldest due deadline check has waited for the sweeper (0: none waiting).",
             value=figures.sweeper_lag,
         )
-        beats = GaugeMetricFamily(
+        beats = _labelled(
             "sop_worker_heartbeat_age_seconds",
             "Seconds since the latest heartbeat of each kind of background worker.",
-            labels=["kind"],
+            ["kind"],
+            figures.heartbeat_age,
         )
-        for kind, age in sorted(figures.heartbeat_age.items()):
-            beats.add_metric([kind], age)
-        backlog = GaugeMetricFamily(
-            "sop_notifications_backlog",
-            "Notifications waiting to be sent whose time has come.",
-            value=figures.notifications_backlog,
-        )
-        retrying = GaugeMetricFamily(
-            "sop_notifications_retrying",
-            "Notifications still pending after at least one failed attempt.",
-            value=figures.notifications_retrying,
-        )
-        dead = GaugeMetricFamily(
-            "sop_notifications_failed",
-            "Notifications given up on after their last retry.",
-            value=figures.notifications_dead,
-        )
-        return [cases, breaches, lag, beats, backlog, retrying, dead]
+        notifications = [
+            GaugeMetricFamily(name, documentation, value=value)
+            for name, documentation, value in (
+                (
+                    "sop_notifications_backlog",
+                    "Notifications waiting to be sent whose time has come.",
+                    figures.notifications_backlog,
+                ),
+                (
+                    "sop_notifications_retrying",
+                    "Notifications still pending after at least one failed attempt.",
+                    figures.notifications_retrying,
+                ),
+                (
+                    "sop_notifications_failed",
+                    "Notifications given up on after their last retry.",
+                    figures.notifications_dead,
+                ),
+            )
+        ]
+        return [cases, breaches, lag, beats, *notifications]
+
+
+def _labelled(
+    name: str, documentation: str, labels: list[str], values: Mapping[Any, float]
+) -> GaugeMetricFamily:
+    """A gauge with one sample per key of ``values`` (a tuple key gives several labels)."""
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for key, value in sorted(values.items()):
+        family.add_metric(list(key) if isinstance(key, tuple) else [key], value)
+    return family
 
 
 def exposition(engine: Any) -> bytes:
