@@ -47,13 +47,26 @@ class Keys:
         return {"X-API-Key": getattr(self, name)}
 
 
+KeyMaker = Callable[..., str]
+
+
 @pytest.fixture
-def keys(db_engine: Engine, registry: Registry, catalog: Catalog, clock: VirtualClock) -> Keys:
+def make_key(db_engine: Engine, catalog: Catalog, clock: VirtualClock) -> KeyMaker:
+    """Creates an API key now: ``make_key(name, region, roles, unit=None)`` gives its text."""
+
     def make(name: str, region: str, roles: list[str], unit: str | None = None) -> str:
         return apikeys.create(
             db_engine, catalog, name=name, region=region, roles=roles, unit=unit, now=clock.now()
         ).key
 
+    return make
+
+
+@pytest.fixture
+def keys(
+    db_engine: Engine, registry: Registry, catalog: Catalog, clock: VirtualClock, make_key: KeyMaker
+) -> Keys:
+    make = make_key
     cirebon_unit = next(iter(catalog.regions["cirebon"].units))
     revoked = make("lama", "yogyakarta", ["admin_pusat"])
     apikeys.revoke(db_engine, revoked.split("_")[1], clock.now())

@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from sqlalchemy import Engine
 
 from sop_platform.engine import CaseEngine
-from tests.api.conftest import PASSWORD, UPIK, Keys, counts, report
+from tests.api.conftest import PASSWORD, UPIK, KeyMaker, Keys, counts, report
 from tests.web.support import csrf, sign_in
 from web.api.limits import Limit
 from web.app import CSRF_HEADER
@@ -156,26 +156,10 @@ def test_the_reporter_is_shown_as_the_personal_data_rules_say(
 
 
 def test_external_roles_never_see_the_reporter(
-    client: TestClient[Litestar], db_engine: Engine, catalog: Any, clock: Any
+    client: TestClient[Litestar], make_key: KeyMaker
 ) -> None:
-    from sop_platform import apikeys
-
-    bridge = apikeys.create(
-        db_engine,
-        catalog,
-        name="SP4N-LAPOR!",
-        region="jambi",
-        roles=["admin_nasional"],
-        now=clock.now(),
-    ).key
-    coordinator = apikeys.create(
-        db_engine,
-        catalog,
-        name="Koordinator",
-        region="jambi",
-        roles=["admin_koordinator"],
-        now=clock.now(),
-    ).key
+    bridge = make_key("SP4N-LAPOR!", "jambi", ["admin_nasional"])
+    coordinator = make_key("Koordinator", "jambi", ["admin_koordinator"])
     sop = client.get("/api/v1/sops/lapor").json()
     fields = {f["name"]: (f["options"] or ["x"])[0] for f in sop["fields"] if f["required"]}
     body = {
@@ -516,18 +500,9 @@ def test_calls_without_a_key_are_rate_limited_with_retry_after(
 
 
 def test_the_conformance_report_is_for_the_regions_compliance_officer(
-    client: TestClient[Litestar], keys: Keys, db_engine: Engine, catalog: Any, clock: Any
+    client: TestClient[Litestar], keys: Keys, make_key: KeyMaker
 ) -> None:
-    from sop_platform import apikeys
-
-    officer = apikeys.create(
-        db_engine,
-        catalog,
-        name="Inspektorat",
-        region="yogyakarta",
-        roles=["kepatuhan"],
-        now=clock.now(),
-    ).key
+    officer = make_key("Inspektorat", "yogyakarta", ["kepatuhan"])
     receipt = report(client, "kesehatan")
     moved = client.post(
         f"/api/v1/cases/{receipt['id']}/actions",
@@ -601,6 +576,7 @@ def test_the_list_holds_exactly_the_cases_the_caller_has_a_role_at(
     catalog: Any,
     clock: Any,
     cases: CaseEngine,
+    make_key: KeyMaker,
 ) -> None:
     """The list's SQL scope is the case page's rule (``Actor.roles_for``), case by case."""
     from sop_platform import apikeys
@@ -628,23 +604,8 @@ def test_the_list_holds_exactly_the_cases_the_caller_has_a_role_at(
     assert made.status_code == 201, made.text
     lapor_unit = cases.get(made.json()["id"]).unit or next(iter(catalog.regions["jambi"].units))
     extra = {
-        "nasional": apikeys.create(
-            db_engine,
-            catalog,
-            name="n",
-            region="jambi",
-            roles=["admin_nasional"],
-            now=clock.now(),
-        ).key,
-        "penghubung": apikeys.create(
-            db_engine,
-            catalog,
-            name="p",
-            region="jambi",
-            roles=["pejabat_penghubung"],
-            unit=lapor_unit,
-            now=clock.now(),
-        ).key,
+        "nasional": make_key("n", "jambi", ["admin_nasional"]),
+        "penghubung": make_key("p", "jambi", ["pejabat_penghubung"], lapor_unit),
     }
     every = [cases.get(i) for i in range(1, 100) if _exists(cases, i)]
     assert len(every) == 7

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sop_platform.apikeys import authenticate
 from sop_platform.engine import CaseEngine
 from sop_platform.timekeeping import VirtualClock
-from tests.api.conftest import UPIK, Keys, counts, report
+from tests.api.conftest import UPIK, KeyMaker, Keys, counts, report
 from web.api.limits import Limit
 
 V2 = "/open311/v2"
@@ -343,8 +343,9 @@ def test_retention_forgets_where_a_request_came_from(
     catalog: Any,
     db_engine: Engine,
     clock: VirtualClock,
+    make_key: KeyMaker,
 ) -> None:
-    from sop_platform import apikeys, service_requests
+    from sop_platform import service_requests
     from sop_platform.retention import RetentionJob
 
     posted = client.post(
@@ -352,15 +353,7 @@ def test_retention_forgets_where_a_request_came_from(
         data=_form(keys, address_string="Rumah pelapor", device_id="hp-123", account_id="u-9"),
     ).json()[0]
     view = cases.find(posted["service_request_id"])  # infrastruktur: routed to dpupkp
-    dpupkp_key = apikeys.create(
-        db_engine,
-        catalog,
-        name="DPUPKP",
-        region="yogyakarta",
-        roles=["admin_opd"],
-        unit="dpupkp",
-        now=clock.now(),
-    ).key
+    dpupkp_key = make_key("DPUPKP", "yogyakarta", ["admin_opd"], "dpupkp")
     dpupkp = authenticate(db_engine, dpupkp_key, clock.now())
     pusat = authenticate(db_engine, keys.pusat, clock.now())
     assert dpupkp is not None and pusat is not None
