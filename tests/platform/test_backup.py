@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from rules.loader import Catalog
 from sop_platform.accounts import actor_for, add_user
 from sop_platform.backup import BackupError, backup, inspect_file, restore
+from sop_platform.cases import Actor
 from sop_platform.cli import main
 from sop_platform.db import make_engine
 from sop_platform.engine import CaseEngine, Grant, NewCase
@@ -66,10 +67,8 @@ def _consistent(engine: Engine) -> dict[int, int]:
     return {case_id: case.revision for case_id, case in cases.items()}
 
 
-def test_a_backup_under_load_restores_every_committed_case_and_event(
-    tmp_path: Path, catalog: Catalog
-) -> None:
-    engine, registry = _database(tmp_path / "sop.db", catalog)
+def _clerk(engine: Engine) -> Actor:
+    """The Dinkes administrator who moves cases while the backup runs."""
     add_user(
         engine,
         "admin.dinkes",
@@ -78,7 +77,14 @@ def test_a_backup_under_load_restores_every_committed_case_and_event(
         [Grant("yogyakarta", "admin_opd", "dinkes")],
         SystemClock().now(),
     )
-    clerk = actor_for(engine, "admin.dinkes")
+    return actor_for(engine, "admin.dinkes")
+
+
+def test_a_backup_under_load_restores_every_committed_case_and_event(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    engine, registry = _database(tmp_path / "sop.db", catalog)
+    clerk = _clerk(engine)
     # (case id, revision it reached, monotonic time the commit returned)
     committed: list[tuple[int, int, float]] = []
     lock = threading.Lock()
@@ -223,15 +229,7 @@ def test_pg_dump_under_load_restores_a_consistent_database(
         upgrade(engine)
         registry = Registry(engine, catalog)
         registry.publish(SystemClock().now())
-        add_user(
-            engine,
-            "admin.dinkes",
-            "Admin Dinkes",
-            "pw-1234567890",
-            [Grant("yogyakarta", "admin_opd", "dinkes")],
-            SystemClock().now(),
-        )
-        clerk = actor_for(engine, "admin.dinkes")
+        clerk = _clerk(engine)
         committed: list[tuple[int, int, float]] = []
         stop = threading.Event()
         errors: list[BaseException] = []
