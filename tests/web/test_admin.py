@@ -29,6 +29,14 @@ def signed_in(client: TestClient[Litestar], username: str = ADMIN) -> TestClient
     return client
 
 
+def create_user(
+    client: TestClient[Litestar], username: str, full_name: str, role: str, unit: str = ""
+) -> Any:
+    """Posts the new-user form of Yogyakarta's administration page."""
+    form = {"username": username, "full_name": full_name, "role": role, "unit": unit}
+    return post_form(client, "/admin/yogyakarta/pengguna", form)
+
+
 def audit(engine: Engine) -> list[AuditEntry]:
     with Session(engine) as session:
         return list(session.exec(select(AuditEntry)))
@@ -72,11 +80,7 @@ def test_create_a_user_shows_the_password_once_and_logs_it(
     page = client.get("/admin/yogyakarta/pengguna")
     assert "yogyakarta.admin_opd" in page.text
     assert "jambi.admin_koordinator" not in page.text  # another region's staff
-    response = post_form(
-        client,
-        "/admin/yogyakarta/pengguna",
-        {"username": "siti.dlh", "full_name": "Siti DLH", "role": "admin_opd", "unit": "dlh"},
-    )
+    response = create_user(client, "siti.dlh", "Siti DLH", "admin_opd", "dlh")
     assert response.status_code == 200
     found = re.search(r'id="sandi-baru">([^<]+)<', response.text)
     assert found, "the generated password is shown"
@@ -100,20 +104,12 @@ def test_a_refused_user_is_explained_and_nothing_is_written(
     client: TestClient[Litestar], web_engine: Engine
 ) -> None:
     signed_in(client)
-    response = post_form(
-        client,
-        "/admin/yogyakarta/pengguna",
-        {"username": "baru", "full_name": "Baru", "role": "admin_opd", "unit": ""},
-    )
+    response = create_user(client, "baru", "Baru", "admin_opd")
     assert response.status_code == 422
     assert "memerlukan perangkat daerah" in response.text
     assert 'value="baru"' in response.text  # the form keeps what was typed
     assert audit(web_engine) == []
-    response = post_form(
-        client,
-        "/admin/yogyakarta/pengguna",
-        {"username": "baru", "full_name": "Baru", "role": "admin_koordinator", "unit": ""},
-    )
+    response = create_user(client, "baru", "Baru", "admin_koordinator")
     assert response.status_code == 422, "a role of Jambi cannot be granted in Yogyakarta"
     assert audit(web_engine) == []
 
@@ -122,11 +118,7 @@ def test_disable_reset_grant_and_revoke_through_the_pages(
     client: TestClient[Litestar], web_engine: Engine
 ) -> None:
     signed_in(client)
-    created = post_form(
-        client,
-        "/admin/yogyakarta/pengguna",
-        {"username": "budi", "full_name": "Budi", "role": "admin_pusat", "unit": ""},
-    )
+    created = create_user(client, "budi", "Budi", "admin_pusat")
     user_id = _user_id(created.text)
     base = f"/admin/yogyakarta/pengguna/{user_id}"
     assert post_form(client, base + "/status", {"aktif": "0"}).status_code == 303
@@ -211,11 +203,7 @@ def test_the_audit_log_filters_pages_and_exports(
     signed_in(client)
     for key in ("dlh", "dinkes", "bpbd"):
         post_form(client, f"/admin/yogyakarta/unit/{key}/status", {"aktif": "0"})
-    post_form(
-        client,
-        "/admin/yogyakarta/pengguna",
-        {"username": "budi", "full_name": "Budi", "role": "admin_pusat", "unit": ""},
-    )
+    create_user(client, "budi", "Budi", "admin_pusat")
     page = client.get("/admin/yogyakarta/audit")
     assert page.text.index("user.create") < page.text.index("unit.deactivate")  # newest first
     only_units = client.get("/admin/yogyakarta/audit", params={"aksi": "unit."})
