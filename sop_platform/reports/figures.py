@@ -78,11 +78,12 @@ def _nearest_rank(value: Any, rn: Any, n: Any, numerator: int, denominator: int)
     return func.min(case((rn >= rank, value)))
 
 
-def _ranked(source: Any, key: str, name: str) -> Any:
-    """The measured rows of ``source`` numbered by time taken within their ``key`` group (rn),
-    beside the group's size (n): what ``_nearest_rank`` reads."""
+def _percentiles(source: Any, key: str, prefix: str, **ranks: tuple[int, int]) -> Any:
+    """Per ``key`` group of ``source``: the time taken at each named rank (numerator,
+    denominator), by nearest rank over the measured rows; CTEs ``{prefix}ranked`` and
+    ``{prefix}pct``."""
     group, minutes = source.c[key], source.c.elapsed_minutes
-    return (
+    ranked = (
         select(
             group,
             minutes.label("e"),
@@ -90,7 +91,16 @@ def _ranked(source: Any, key: str, name: str) -> Any:
             func.count().over(partition_by=group).label("n"),
         )
         .where(minutes.is_not(None))
-        .cte(name)
+        .cte(f"{prefix}ranked")
+    )
+    e, rn, n = ranked.c.e, ranked.c.rn, ranked.c.n
+    return (
+        select(
+            ranked.c[key],
+            *(_nearest_rank(e, rn, n, *rank).label(name) for name, rank in ranks.items()),
+        )
+        .group_by(ranked.c[key])
+        .cte(f"{prefix}pct")
     )
 
 
@@ -132,16 +142,7 @@ def step_figures_statement(scope: Scope) -> Select[Any]:
         .group_by(visits.c.step)
         .cte("counts")
     )
-    ranked = _ranked(visits, "step", "ranked")
-    pct = (
-        select(
-            ranked.c.step,
-            _nearest_rank(ranked.c.e, ranked.c.rn, ranked.c.n, 1, 2).label("median"),
-            _nearest_rank(ranked.c.e, ranked.c.rn, ranked.c.n, 9, 10).label("p90"),
-        )
-        .group_by(ranked.c.step)
-        .cte("pct")
-    )
+    pct = _percentiles(visits, "step", "", median=(1, 2), p90=(9, 10))
     return (
         select(counts, pct.c.median, pct.c.p90)
         .select_from(counts.outerjoin(pct, pct.c.step == counts.c.step))
@@ -351,15 +352,7 @@ def unit_month(conn: Connection, scope: Scope, first: date, last: date) -> list[
         .group_by(base.c.unit)
         .cte("unit_counts")
     )
-    ranked = _ranked(base, "unit", "unit_ranked")
-    pct = (
-        select(
-            ranked.c.unit,
-            _nearest_rank(ranked.c.e, ranked.c.rn, ranked.c.n, 1, 2).label("median"),
-        )
-        .group_by(ranked.c.unit)
-        .cte("unit_pct")
-    )
+    pct = _percentiles(base, "unit", "unit_", median=(1, 2))
     rows = conn.execute(
         select(counts, pct.c.median)
         .select_from(counts.outerjoin(pct, pct.c.unit == counts.c.unit))
