@@ -123,7 +123,8 @@ def _sop_out(sop: Sop) -> SopOut:
     )
 
 
-def _region_or_404(web: Web, region_id: str) -> None:
+def region_or_404(web: Web, region_id: str) -> None:
+    """A 404 ``unknown_region`` for a region the catalog does not hold (catalog and reports)."""
     if region_id not in web.registry.catalog.regions:
         raise ApiProblem(
             404,
@@ -150,7 +151,7 @@ async def regions(state: State) -> list[RegionOut]:
 )
 async def units(state: State, region_id: Annotated[str, IDENT_PATH]) -> list[UnitOut]:
     web = web_of(state)
-    _region_or_404(web, region_id)
+    region_or_404(web, region_id)
     region = web.registry.region(region_id)
     return [UnitOut(key=k, code=u.code, name=u.name) for k, u in region.units.items()]
 
@@ -169,7 +170,7 @@ async def sops(
 ) -> list[SopOut]:
     web = web_of(state)
     if region is not None:
-        _region_or_404(web, region)
+        region_or_404(web, region)
     found = await blocking(_published, web)
     return [_sop_out(s) for s in found if region is None or s.region == region]
 

@@ -16,7 +16,7 @@ from sop_platform.reports import ReportError, ReportFilter, conformance_report
 from sop_platform.reports.filters import MIN_CASES_TO_RANK
 from sop_platform.roles import ADMIN_DAERAH, KEPATUHAN
 from web.api.access import Caller
-from web.api.cases import KEY_OR_SESSION
+from web.api.cases import KEY_OR_SESSION, region_or_404
 from web.api.errors import ApiProblem, ErrorDetail, bad_input, responses
 from web.context import blocking, web_of
 
@@ -54,13 +54,7 @@ async def conformance(
     unit ranking, statistics), as ``ConformanceReport.to_dict()`` gives it."""
     web = web_of(state)
     first, last = _day("since", since), _day("until", until)
-    if region not in web.registry.catalog.regions:
-        raise ApiProblem(
-            404,
-            "unknown_region",
-            f"Daerah '{region}' tidak dikenal.",
-            f"Unknown region '{region}'.",
-        )
+    region_or_404(web, region)
     if not any(g.region == region and g.role in REPORT_ROLES for g in caller.actor.grants):
         raise ApiProblem(
             403,
