@@ -234,26 +234,42 @@ class CaseEngine:
 
     def _check_submission(self, sop: Sop, new: NewCase) -> dict[str, Any]:
         sub = sop.submission
-        problems: list[str] = []
+        problems: list[tuple[str, str]] = []  # (Bahasa Indonesia, English)
         if sub.channels and new.channel not in sub.channels:
+            listed = ", ".join(sub.channels)
             problems.append(
-                f"kanal '{new.channel}' tidak dilayani SOP ini (kanal: {', '.join(sub.channels)})"
+                (
+                    f"kanal '{new.channel}' tidak dilayani SOP ini (kanal: {listed})",
+                    f"channel '{new.channel}' is not served by this SOP (channels: {listed})",
+                )
             )
         text = new.text.strip()
         if not text:
-            problems.append("isi laporan kosong")
+            problems.append(("isi laporan kosong", "the report's text is empty"))
         elif len(text) > MAX_TEXT:
-            problems.append(f"isi laporan paling banyak {MAX_TEXT} karakter")
+            problems.append(
+                (
+                    f"isi laporan paling banyak {MAX_TEXT} karakter",
+                    f"the report's text may have at most {MAX_TEXT} characters",
+                )
+            )
         if new.anonymous and not sub.anonymous_allowed:
-            problems.append("SOP ini tidak menerima laporan anonim")
+            problems.append(
+                ("SOP ini tidak menerima laporan anonim", "this SOP takes no anonymous reports")
+            )
         if new.confidential and not sub.confidential_allowed:
-            problems.append("SOP ini tidak menerima laporan rahasia")
+            problems.append(
+                ("SOP ini tidak menerima laporan rahasia", "this SOP takes no confidential reports")
+            )
         if sub.identity_any_of and not new.anonymous:
             given = new.reporter.given() if new.reporter else set()
             if not given & set(sub.identity_any_of):
+                kinds = ", ".join(sub.identity_any_of)
                 problems.append(
-                    "identitas pelapor wajib diisi, salah satu dari: "
-                    + ", ".join(sub.identity_any_of)
+                    (
+                        f"identitas pelapor wajib diisi, salah satu dari: {kinds}",
+                        f"the reporter's identity is required, one of: {kinds}",
+                    )
                 )
         reporter_role = sop.roles.get(sub.by)
         units: frozenset[str] | None = None
@@ -262,26 +278,43 @@ class CaseEngine:
             allowed, units = (False, None) if actor is None else submission_scope(actor, sop)
             if not allowed:
                 title = reporter_role.title or sub.by
-                problems.append(f"laporan SOP ini disampaikan oleh {title}; masuk sebagai {title}")
+                problems.append(
+                    (
+                        f"laporan SOP ini disampaikan oleh {title}; masuk sebagai {title}",
+                        f"reports of this SOP are made by the {title}; sign in as {title}",
+                    )
+                )
         fields: dict[str, Any] = {}
         try:
             fields = normalise_fields(sop, {k: v for k, v in new.fields.items() if k in sop.fields})
         except FieldValueError as err:
-            problems.append(f"isian '{err.name}' tidak valid: {err.problem}")
+            problems.append(
+                (
+                    f"isian '{err.name}' tidak valid: {err.problem}",
+                    f"entry '{err.name}' is not valid: {err.problem}",
+                )
+            )
         # Unit staff record cases for their own unit only: a case routed elsewhere would leave
         # their scope the moment it is made.
         routed = route(sop, fields)
         if units is not None and routed not in units:
+            mine = ", ".join(sorted(units))
             problems.append(
-                f"laporan ini diteruskan ke unit '{routed}', di luar unit Anda "
-                f"({', '.join(sorted(units))})"
+                (
+                    f"laporan ini diteruskan ke unit '{routed}', di luar unit Anda ({mine})",
+                    f"this report goes to unit '{routed}', outside your units ({mine})",
+                )
             )
         for name, spec in sop.fields.items():
             if spec.required and name not in fields:
-                problems.append(f"isian '{spec.label or name}' wajib diisi")
+                label = spec.label or name
+                problems.append((f"isian '{label}' wajib diisi", f"entry '{label}' is required"))
         if problems:
             raise InvalidSubmission(
-                "Laporan belum dapat diterima: " + "; ".join(problems) + ".", problems=problems
+                "Laporan belum dapat diterima: " + "; ".join(p[0] for p in problems) + ".",
+                "The report cannot be accepted yet: " + "; ".join(p[1] for p in problems) + ".",
+                problems=[p[0] for p in problems],
+                problems_en=[p[1] for p in problems],
             )
         return fields
 

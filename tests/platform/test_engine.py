@@ -356,6 +356,14 @@ def test_every_problem_is_reported_at_once(cases: CaseEngine) -> None:
         cases.submit(NewCase("lapor", "fax", " ", {"kewenangan": "mungkin"}, anonymous=True))
     problems = err.value.details["problems"]
     assert len(problems) == 4, problems  # channel, empty text, anonymous, invalid choice
+    # The same problems in English, one for one, for the English interface and the API.
+    english = err.value.details["problems_en"]
+    assert len(english) == 4, english
+    assert english[0].startswith("channel 'fax' is not served by this SOP")
+    assert english[1] == "the report's text is empty"
+    assert english[2] == "this SOP takes no anonymous reports"
+    assert english[3].startswith("entry 'kewenangan' is not valid")
+    assert err.value.message_en.startswith("The report cannot be accepted yet: channel 'fax'")
 
 
 def test_an_unknown_sop_writes_nothing(cases: CaseEngine) -> None:
