@@ -9,10 +9,33 @@ a few more tries than the limit, never unlimited ones.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 
 from litestar.stores.base import Store
+
+
+async def read_window(store: Store, key: str, window: int, now: float) -> tuple[int, float]:
+    """The count so far and the end of the window kept at ``key``; a new window (0 calls, ending
+    ``window`` seconds from ``now``) when there is none, it has ended, or it is unreadable."""
+    raw = await store.get(key)
+    if raw is not None:
+        try:
+            saved = json.loads(raw)
+            count, reset = int(saved["n"]), float(saved["reset"])
+        except (ValueError, KeyError, TypeError):
+            pass
+        else:
+            if reset > now:
+                return count, reset
+    return 0, now + window
+
+
+async def write_window(store: Store, key: str, count: int, reset: float, now: float) -> None:
+    """Keep the window's count until just after it ends."""
+    expires = max(1, math.ceil(reset - now) + 1)
+    await store.set(key, json.dumps({"n": count, "reset": reset}), expires_in=expires)
 
 
 class LoginLimiter:
@@ -38,20 +61,9 @@ class LoginLimiter:
         """Count one attempt; ``False`` when the limit is exceeded (the attempt is refused)."""
         key = self.key(username, address)
         now = self.now()
-        raw = await self.store.get(key)
-        count, reset = 0, now + self.window
-        if raw is not None:
-            try:
-                saved = json.loads(raw)
-                count, reset = int(saved["n"]), float(saved["reset"])
-            except (ValueError, KeyError, TypeError):
-                count, reset = 0, now + self.window
-        if reset <= now:
-            count, reset = 0, now + self.window
-        count += 1
-        expires = max(1, int(reset - now) + 1)
-        await self.store.set(key, json.dumps({"n": count, "reset": reset}), expires_in=expires)
-        return count <= self.attempts
+        count, reset = await read_window(self.store, key, self.window, now)
+        await write_window(self.store, key, count + 1, reset, now)
+        return count + 1 <= self.attempts
 
     async def clear(self, username: str, address: str) -> None:
         await self.store.delete(self.key(username, address))

@@ -7,13 +7,14 @@ store. A refused call is told when the window ends (``Retry-After``, in whole se
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from litestar.stores.base import Store
+
+from web.ratelimit import read_window, write_window
 
 
 @dataclass(frozen=True)
@@ -39,19 +40,8 @@ class RequestLimiter:
         limit = self.limits[bucket]
         key = f"api|{bucket}|{address}"
         now = self.now()
-        count, reset = 0, now + limit.window
-        raw = await self.store.get(key)
-        if raw is not None:
-            try:
-                saved = json.loads(raw)
-                count, reset = int(saved["n"]), float(saved["reset"])
-            except (ValueError, KeyError, TypeError):
-                count, reset = 0, now + limit.window
-        if reset <= now:
-            count, reset = 0, now + limit.window
+        count, reset = await read_window(self.store, key, limit.window, now)
         if count >= limit.calls:
             return max(1, math.ceil(reset - now))
-        count += 1
-        expires = max(1, math.ceil(reset - now) + 1)
-        await self.store.set(key, json.dumps({"n": count, "reset": reset}), expires_in=expires)
+        await write_window(self.store, key, count + 1, reset, now)
         return None
