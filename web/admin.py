@@ -23,10 +23,9 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Stream
 
 from sop_platform import administration as adm
@@ -34,9 +33,8 @@ from sop_platform.cases import Actor
 from sop_platform.roles import ADMIN_DAERAH, regions_with
 from sop_platform.telemetry import REQUEST_ID
 from web import i18n
-from web.context import Web, blocking, lang_of, page, web_of
+from web.context import FORM, Web, blocking, form_text, lang_of, page, web_of
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 AUDIT_PAGE = 50
 
 
@@ -53,15 +51,6 @@ def _region(web: Web, actor: Actor, region: str) -> str:
 
 def _change(actor: Actor, region: str, web: Web) -> adm.Change:
     return adm.Change(actor, region, web.clock.now(), REQUEST_ID.get())
-
-
-def _message(err: adm.AdminError, lang: str) -> str:
-    return err.message if lang == "id" else err.message_en
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _base(web: Web, region: str, tab: str) -> dict[str, Any]:
@@ -97,7 +86,7 @@ def _guarded(
     except adm.NotInRegion:
         raise NotFoundException() from None
     except adm.AdminError as err:
-        return render(error=_message(err, lang_of(request)), status_code=422)
+        return render(error=i18n.message_of(err, lang_of(request)), status_code=422)
     return done(result)
 
 
@@ -214,7 +203,7 @@ def _user_create(
     data: dict[str, Any],
 ) -> Response[Any]:
     values = {
-        k: _text(data, k) for k in ("username", "full_name", "email", "phone", "role", "unit")
+        k: form_text(data, k) for k in ("username", "full_name", "email", "phone", "role", "unit")
     }
     grants = [(values["role"], values["unit"] or None)] if values["role"] else []
 
@@ -327,9 +316,9 @@ def _user_change(
     def render(**kw: Any) -> Response[Any]:
         return _user_page(request, web, actor, change.region, user_id, **kw)
 
-    role, unit = _text(data, "role"), _text(data, "unit") or None
+    role, unit = form_text(data, "role"), form_text(data, "unit") or None
     if what == "status":
-        active = _text(data, "aktif") == "1"
+        active = form_text(data, "aktif") == "1"
         return _guarded(
             request, render, lambda: adm.set_active(web.engine, change, user_id, active), saved
         )
@@ -398,7 +387,7 @@ async def admin_unit_change(
             return _units_page(request, web, actor, region, **kw)
 
         if what == "status":
-            active = _text(data, "aktif") == "1"
+            active = form_text(data, "aktif") == "1"
             return _guarded(
                 request, render, lambda: adm.set_unit_active(web.engine, change, key, active), saved
             )
@@ -406,7 +395,7 @@ async def admin_unit_change(
             request,
             render,
             lambda: adm.set_unit_contact(
-                web.engine, change, key, _text(data, "email"), _text(data, "phone")
+                web.engine, change, key, form_text(data, "email"), form_text(data, "phone")
             ),
             saved,
         )
@@ -473,7 +462,7 @@ async def admin_sop_change(
 ) -> Response[Any]:
     """``terbit=1`` publishes the version again, ``terbit=0`` withdraws it from new cases."""
     web, region, change = _scope(state, actor, region)
-    published = _text(data, "terbit") == "1"
+    published = form_text(data, "terbit") == "1"
 
     def run() -> Response[Any]:
         return _guarded(

@@ -24,7 +24,7 @@ from msgspec import Struct
 from sop_platform.accounts import AccountError, actor_for, authenticate
 from sop_platform.cases import Actor
 from web import i18n
-from web.context import lang_of, page, web_of
+from web.context import lang_of, page, redirect, web_of
 from web.sessions import rotate
 
 LIMITER_STORE = "ratelimit"
@@ -131,9 +131,7 @@ async def login(
     )
     rotate(request)
     target = safe_next(data.next)
-    if request.headers.get("hx-request") == "true":
-        return Response(content=None, status_code=204, headers={"HX-Redirect": target})
-    return Redirect(target, status_code=303)
+    return redirect(request, target)
 
 
 @post("/keluar", name="logout")

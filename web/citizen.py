@@ -51,7 +51,6 @@ from sop_platform.cases import (
     IdempotencyMismatch,
     NewCase,
     NotFound,
-    Refused,
     ReporterInfo,
 )
 from sop_platform.feedback import RATABLE_STATUSES, Rating
@@ -321,7 +320,7 @@ def _report_submit(
     try:
         photos = check_photos(uploads)
     except InvalidAttachment as err:
-        message = err.message if lang == "id" else err.message_en
+        message = i18n.message_of(err, lang)
         context = form_context(web, sop, lang, token=token, values=values, error=message)
         return page(request, "lapor_form.html", context, block="report_form", status_code=422)
     anonymous = values.get("anonim") == "1"
@@ -359,7 +358,7 @@ def _report_submit(
         )
         return page(request, "lapor_form.html", context, block="report_form", status_code=409)
     except EngineError as err:
-        message = err.message if lang == "id" else err.message_en
+        message = i18n.message_of(err, lang)
         context = form_context(web, sop, lang, token=token, values=values, error=message)
         return page(request, "lapor_form.html", context, block="report_form", status_code=422)
     target = secret_path(web, view.tracking_number).replace("/lacak/", "/lapor/terkirim/", 1)
@@ -613,7 +612,7 @@ def _track_rate(
     try:
         web.feedback.rate(view.id, values.get("nilai", ""), values.get("komentar"))
     except EngineError as err:
-        message = err.message if lang == "id" else err.message_en
+        message = i18n.message_of(err, lang)
         context = track_context(web, view, lang, owner=True, rating_error=message)
         return page(request, "lacak_kasus.html", context, block="rating", status_code=422)
     notice = i18n.translate("rating.thanks", lang)
@@ -651,8 +650,8 @@ def _track_act(
         revision = None
     try:
         web.cases.act(view.id, citizen_actor(sop, view), action, entries, revision)
-    except (Refused, Conflict, EngineError) as err:
-        message = err.message if lang == "id" else err.message_en
+    except EngineError as err:
+        message = i18n.message_of(err, lang)
         fresh = find_case(web, view.tracking_number) or view
         context = track_context(web, fresh, lang, owner=True, action_error=(action, message))
         status = 409 if isinstance(err, Conflict) else 422

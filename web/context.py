@@ -16,8 +16,11 @@ from typing import Any, ParamSpec, TypeVar
 
 import anyio.to_thread
 from jinja2_fragments.litestar import HTMXBlockTemplate
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import State
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
 from sqlalchemy import Engine
 
 from sop_platform.attachments import AttachmentStore
@@ -156,3 +159,21 @@ def page(
     return HTMXBlockTemplate(
         template_name=template, context=merged, status_code=status_code, headers=headers or {}
     )
+
+
+# A form posted by a plain HTML form or by htmx (both send it URL-encoded).
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def form_text(data: Mapping[str, Any], key: str) -> str:
+    """A form field's text, stripped; empty when it is missing or not text."""
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def redirect(request: Request[Any, Any, Any], target: str) -> Response[Any]:
+    """Go to ``target`` after a successful post: htmx is told to load it itself (a 303 would be
+    followed inside its request), a plain form gets a 303."""
+    if is_htmx(request):
+        return Response(content=None, status_code=204, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 LANGUAGES = ("id", "en")
 DEFAULT = "id"
@@ -729,3 +730,15 @@ def time_left(due: datetime | None, now: datetime, lang: str) -> tuple[str, bool
     if due >= now:
         return translate("due.left", lang).format(duration(due - now, lang)), False
     return translate("due.late", lang).format(duration(now - due, lang)), True
+
+
+class Bilingual(Protocol):
+    """An error that says itself in Bahasa Indonesia and in English (engine, administration)."""
+
+    message: str
+    message_en: str
+
+
+def message_of(err: Bilingual, lang: str) -> str:
+    """The error's message in the interface's language."""
+    return err.message if lang == "id" else err.message_en

@@ -21,9 +21,8 @@ from urllib.parse import quote, urlencode
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlmodel import Session
 
@@ -42,7 +41,7 @@ from sop_platform.cases import (
 )
 from sop_platform.personal_data import may_see_reporter
 from web import i18n
-from web.context import Web, blocking, is_htmx, lang_of, page, web_of
+from web.context import FORM, Web, blocking, form_text, is_htmx, lang_of, page, redirect, web_of
 from web.diagram import render as render_flowchart
 from web.queries import (
     OPEN_STATUSES,
@@ -53,7 +52,6 @@ from web.queries import (
     queue_scope,
 )
 
-FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 ENTRY_PREFIX = "f_"
 TEXT_ENTRIES = ("jawaban", "alasan", "catatan", "laporan")
 
@@ -713,28 +711,16 @@ def _act(
     except Conflict as err:
         # Show the case as it is now, with the new revision, and say what happened.
         fresh, sop, _ = case_for(web, case_id, actor)
-        message = err.message if lang == "id" else err.message_en
+        message = i18n.message_of(err, lang)
         context = case_context(web, fresh, sop, actor, lang, general_error=message)
         return page(request, "kasus.html", context, block="case_body", status_code=409)
     except EngineError as err:
-        message = err.message if lang == "id" else err.message_en
+        message = i18n.message_of(err, lang)
         context = case_context(web, view, sop, actor, lang, error=(action, message), values=values)
         if not any(f.action == action for f in context["forms"]):
             context["general_error"] = message
         return page(request, "kasus.html", context, block="case_body", status_code=422)
-    fresh = web.cases.get(case_id)
-    fresh_sop = web.registry.by_hash(fresh.content_hash).sop
-    if not actor.roles_for(fresh.region, fresh.unit, fresh_sop, fresh.id):
-        target = "/antrean?pindah=1"
-        if is_htmx(request):
-            return Response(content=None, status_code=204, headers={"HX-Redirect": target})
-        return Redirect(target, status_code=303)
-    if is_htmx(request):
-        context = case_context(
-            web, fresh, fresh_sop, actor, lang, notice=i18n.translate("case.done", lang)
-        )
-        return page(request, "kasus.html", context, block="case_body")
-    return Redirect(f"/kasus/{case_id}?ok=1", status_code=303)
+    return _after_change(request, web, actor, case_id, back="")
 
 
 # --- the case's clock and interventions ------------------------------------------------------
@@ -784,21 +770,15 @@ def case_powers(web: Web, view: CaseView, sop: Sop, actor: Actor) -> Powers:
 def _after_change(
     request: Request[Any, Any, Any], web: Web, actor: Actor, case_id: int, back: str
 ) -> Response[Any]:
-    """Where a successful pause, resume or intervention leads: the escalation list it came from,
-    else the case (or the queue, when the case has left the actor's reach)."""
+    """Where a successful action, pause, resume or intervention leads: the escalation list it came
+    from, else the case (or the queue, when the case has left the actor's reach)."""
     lang = lang_of(request)
     if back == "eskalasi":
-        target = "/eskalasi?ok=1"
-        if is_htmx(request):
-            return Response(content=None, status_code=204, headers={"HX-Redirect": target})
-        return Redirect(target, status_code=303)
+        return redirect(request, "/eskalasi?ok=1")
     fresh = web.cases.get(case_id)
     fresh_sop = web.registry.by_hash(fresh.content_hash).sop
     if not actor.roles_for(fresh.region, fresh.unit, fresh_sop, fresh.id):
-        target = "/antrean?pindah=1"
-        if is_htmx(request):
-            return Response(content=None, status_code=204, headers={"HX-Redirect": target})
-        return Redirect(target, status_code=303)
+        return redirect(request, "/antrean?pindah=1")
     if is_htmx(request):
         context = case_context(
             web, fresh, fresh_sop, actor, lang, notice=i18n.translate("case.done", lang)
@@ -816,7 +796,7 @@ def _refused_here(
     back: str,
 ) -> Response[Any]:
     lang = lang_of(request)
-    message = err.message if lang == "id" else err.message_en
+    message = i18n.message_of(err, lang)
     if back == "eskalasi":
         return page(
             request,
@@ -828,11 +808,6 @@ def _refused_here(
     view, sop, _ = case_for(web, case_id, actor)
     context = case_context(web, view, sop, actor, lang, general_error=message)
     return page(request, "kasus.html", context, block="case_body", status_code=422)
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value.strip() if isinstance(value, str) else ""
 
 
 @post("/kasus/{case_id:int}/jeda", name="pause")
@@ -866,10 +841,10 @@ def _clock_change(
     stop: bool,
 ) -> Response[Any]:
     case_for(web, case_id, actor)  # the same 404 outside the actor's scope
-    note = _text(data, "note") or None
+    note = form_text(data, "note") or None
     try:
         if stop:
-            web.cases.pause(case_id, actor, _text(data, "reason"), note)
+            web.cases.pause(case_id, actor, form_text(data, "reason"), note)
         else:
             web.cases.resume(case_id, actor, note)
     except EngineError as err:
@@ -892,16 +867,16 @@ def _intervene(
     request: Request[Any, Any, Any], web: Web, actor: Actor, case_id: int, data: dict[str, Any]
 ) -> Response[Any]:
     case_for(web, case_id, actor)
-    back = "eskalasi" if _text(data, "back") == "eskalasi" else ""
+    back = "eskalasi" if form_text(data, "back") == "eskalasi" else ""
     try:
         web.cases.intervene(
             case_id,
             actor,
-            _text(data, "kind"),
-            _text(data, "reason"),
-            unit=_text(data, "unit") or None,
-            to_step=_text(data, "to_step") or None,
-            instruction=_text(data, "instruction") or None,
+            form_text(data, "kind"),
+            form_text(data, "reason"),
+            unit=form_text(data, "unit") or None,
+            to_step=form_text(data, "to_step") or None,
+            instruction=form_text(data, "instruction") or None,
         )
     except EngineError as err:
         return _refused_here(request, web, actor, case_id, err, back)

@@ -153,7 +153,7 @@ def _record_submit(
     except IdempotencyMismatch:
         return refused(i18n.translate("report.reused", lang), 409, keep_token=False)
     except EngineError as err:
-        return refused(err.message if lang == "id" else err.message_en, 422, keep_token=True)
+        return refused(i18n.message_of(err, lang), 422, keep_token=True)
     target = f"/kasus/{view.id}"
     if is_htmx(request):  # htmx loads the page itself (a 303 would be followed inside the XHR)
         return Response(content=b"", status_code=200, headers={"HX-Redirect": target})
